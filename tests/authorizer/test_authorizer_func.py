@@ -1,0 +1,151 @@
+"""authorizer/func.py run through fdk in-process, as API Gateway would call it."""
+
+import asyncio
+import datetime as dt
+import importlib.util
+import io
+import json
+import pathlib
+
+import pytest
+from fdk import fixtures
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FUNC_PATH = ROOT / "authorizer" / "func.py"
+
+
+def _load_func():
+    # The way fdk's customer_code loads /function/func.py.
+    spec = importlib.util.spec_from_file_location("authorizer_func_under_test", FUNC_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+func = _load_func()
+keys = func.keys
+
+ALICE_OLD, ALICE_NEW, BOB = keys.new_key(), keys.new_key(), keys.new_key()
+CONFIG = ",".join(
+    [f"alice:{keys.hash_key(ALICE_OLD)}", f"alice:{keys.hash_key(ALICE_NEW)}", f"bob:{keys.hash_key(BOB)}"]
+)
+
+
+@pytest.fixture(autouse=True)
+def _config(monkeypatch):
+    # ctx.Config() is os.environ inside fdk, as in OCI Functions.
+    monkeypatch.setenv("API_KEY_HASHES", CONFIG)
+    monkeypatch.delenv("AUTHORIZER_CACHE_SECONDS", raising=False)
+
+
+def call(body) -> tuple[int, dict]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+
+    async def run():
+        pending = await fixtures.setup_fn_call(func.handler, content=io.BytesIO(raw))
+        return await pending
+
+    data, status, headers = asyncio.run(run())
+    return status, json.loads(data)
+
+
+def multi(header):
+    return {"type": "USER_DEFINED", "data": {"authorization": header}}
+
+
+def assert_denied(status, answer):
+    assert status == 200
+    assert answer == {"active": False, "wwwAuthenticate": func.WWW_AUTHENTICATE}
+
+
+def test_valid_key_multi_argument():
+    status, answer = call(multi(f"Bearer {BOB}"))
+    assert status == 200
+    assert answer["active"] is True and answer["principal"] == "bob"
+    assert answer["context"] == {"client": "bob"}
+    assert answer["scope"] == ["genai"]
+    expires = dt.datetime.fromisoformat(answer["expiresAt"])
+    left = (expires - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    assert 250 < left <= 300
+
+
+def test_valid_key_single_argument_token_shape():
+    status, answer = call({"type": "TOKEN", "token": f"Bearer {ALICE_NEW}"})
+    assert status == 200 and answer["active"] is True and answer["principal"] == "alice"
+
+
+def test_header_as_single_element_list_and_any_case_parameter_name():
+    status, answer = call({"type": "USER_DEFINED", "data": {"Authorization": [f"Bearer {BOB}"]}})
+    assert answer["principal"] == "bob"
+
+
+def test_rotation_both_live_hashes_work():
+    assert call(multi(f"Bearer {ALICE_OLD}"))[1]["principal"] == "alice"
+    assert call(multi(f"Bearer {ALICE_NEW}"))[1]["principal"] == "alice"
+
+
+def test_wrong_key():
+    assert_denied(*call(multi(f"Bearer {keys.new_key()}")))
+    assert_denied(*call(multi(f"Bearer {BOB}x")))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b"\xff\xfe\x00",
+        b"[1, 2]",
+        b"null",
+        b"{" * 5000,
+        {"type": "USER_DEFINED"},
+        {"type": "USER_DEFINED", "data": {}},
+        {"type": "USER_DEFINED", "data": "Bearer x"},
+        {"type": "USER_DEFINED", "data": {"authorization": 12}},
+        {"type": "USER_DEFINED", "data": {"authorization": None}},
+        {"type": "USER_DEFINED", "data": {"authorization": [f"Bearer {BOB}", f"Bearer {BOB}"]}},
+        {"type": "USER_DEFINED", "data": {"authorization": f"Bearer {BOB}", "AUTHORIZATION": "x"}},
+        {"type": "TOKEN"},
+        {"type": "TOKEN", "token": ["Bearer x"]},
+        {"type": "OTHER", "token": f"Bearer {BOB}"},
+        {"token": f"Bearer {BOB}"},
+        multi(""),
+        multi("Bearer"),
+        multi(BOB),  # no scheme
+        multi(f"Basic {BOB}"),
+        multi("Bearer clé-non-ascii"),
+        multi("Bearer " + "A" * 100_000),
+        b'{"type": "USER_DEFINED", "data": {"authorization": "' + b"B" * 20_000 + b'"}}',
+    ],
+)
+def test_missing_or_malformed_input_gets_a_well_formed_refusal(body):
+    assert_denied(*call(body))
+
+
+def test_every_configured_hash_is_compared(monkeypatch):
+    calls = []
+    real = keys.hmac.compare_digest
+    monkeypatch.setattr(keys.hmac, "compare_digest", lambda a, b: calls.append(1) or real(a, b))
+    assert call(multi(f"Bearer {ALICE_OLD}"))[1]["principal"] == "alice"  # first entry
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize("config", ["", "alice:nothex", "alice"])
+def test_broken_config_is_a_5xx_not_a_refusal(monkeypatch, config):
+    monkeypatch.setenv("API_KEY_HASHES", config)
+    status, answer = call(multi(f"Bearer {BOB}"))
+    assert status == 500 and answer["active"] is False
+
+
+@pytest.mark.parametrize(("value", "expected"), [("10", 60), ("600", 600), ("99999", 3600)])
+def test_cache_seconds_are_clamped_to_what_the_gateway_honours(monkeypatch, value, expected):
+    monkeypatch.setenv("AUTHORIZER_CACHE_SECONDS", value)
+    answer = call(multi(f"Bearer {BOB}"))[1]
+    left = (dt.datetime.fromisoformat(answer["expiresAt"]) - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    assert expected - 5 < left <= expected
+
+
+def test_config_change_is_picked_up_without_restart(monkeypatch):
+    assert call(multi(f"Bearer {BOB}"))[1]["active"] is True
+    monkeypatch.setenv("API_KEY_HASHES", f"alice:{keys.hash_key(ALICE_NEW)}")
+    assert_denied(*call(multi(f"Bearer {BOB}")))
