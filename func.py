@@ -1,0 +1,50 @@
+"""OCI Function: OCI Generative AI's Responses API, signed by the function's own identity.
+
+fdk imports this file on the first call and then calls `handler` once per
+request. The path of a request:
+
+    API Gateway → Fn → fdk → handler → routes.dispatch → upstream (OpenAI SDK,
+    signed by the resource principal) → OCI Generative AI → Response
+
+Errors are `ApiError`s raised anywhere on that path and turned into an
+OpenAI-shaped JSON answer here, in one place; nothing escapes to fdk, whose
+own error answer would be a 502 carrying a Python exception string.
+"""
+
+import os
+import time
+
+from fdk import response
+
+from genai_fn import errors, logs, routes
+from genai_fn.http import Reply, Request
+from genai_fn.service import Service
+
+# Settings are read and validated now, once per container; the model client is
+# built on the first call that needs it and reused by every later call.
+service = Service(os.environ)
+
+
+def handler(ctx, data=None):
+    started = time.monotonic()
+    record = logs.CallRecord()
+    request = Request.from_fdk(ctx, data)
+    try:
+        reply = routes.dispatch(request, service, record)
+    except errors.ApiError as error:
+        reply = Reply.error(error, request.call_id)
+    except Exception:
+        logs.crash(request.call_id)
+        reply = Reply.error(errors.internal(request.call_id), request.call_id)
+
+    logs.invocation(
+        call_id=request.call_id,
+        method=request.method,
+        path=request.path,
+        status=reply.status,
+        latency_s=time.monotonic() - started,
+        record=record,
+        error_code=reply.error_code,
+        log_prompts=service.log_prompts,
+    )
+    return response.Response(ctx, response_data=reply.body, headers=reply.headers, status_code=reply.status)

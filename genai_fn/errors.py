@@ -1,0 +1,213 @@
+"""The error table: every way a call can fail, as a status and an OpenAI-shaped body.
+
+Errors travel as `ApiError` exceptions and are turned into an answer in exactly
+one place (`func.handler`). The body always has OpenAI's shape,
+`{"error": {"message", "type", "param", "code"}}`, so OpenAI SDK clients raise
+their usual exception classes with our message.
+
+Only 502 and 504 survive OCI Functions unchanged among the 5xx statuses (any
+other 5xx reaches the caller as 502), so server-side failures use 502 or 504 on
+purpose: what the caller sees locally is what it sees in OCI.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+#: Where to look when Generative AI refuses the function's identity.
+IAM_HINT = (
+    "Check that (1) the dynamic group's matching rule includes this function "
+    "(ALL {resource.type = 'fnfunc', resource.compartment.id = '<compartment>'}), "
+    "(2) a policy says 'allow dynamic-group <group> to use generative-ai-family in compartment <compartment>', "
+    "(3) GENAI_PROJECT_OCID names a Generative AI project in region {region}, and "
+    "(4) at least 15 minutes have passed since the last policy change "
+    "(the function's resource-principal token is cached that long)."
+)
+
+
+class ApiError(Exception):
+    """A failure with the status, body and headers the caller should get."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str,
+        code: str,
+        param: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.code = code
+        self.param = param
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+
+def bad_request(message: str, *, param: str | None = None, code: str = "invalid_request") -> ApiError:
+    return ApiError(400, message, type="invalid_request_error", code=code, param=param)
+
+
+def unknown_route(path: str) -> ApiError:
+    return ApiError(
+        404,
+        f"No route for {path!r}. Routes: POST …/responses, GET|DELETE …/responses/{{id}}, "
+        "POST …/ (simple), GET …/health.",
+        type="invalid_request_error",
+        code="unknown_route",
+    )
+
+
+def method_not_allowed(method: str, allowed: tuple[str, ...]) -> ApiError:
+    return ApiError(
+        405,
+        f"Method {method} is not allowed here; use {' or '.join(allowed)}.",
+        type="invalid_request_error",
+        code="method_not_allowed",
+        headers={"Allow": ", ".join(allowed)},
+    )
+
+
+def payload_too_large(size: int, limit: int) -> ApiError:
+    return ApiError(
+        413,
+        f"The request body is {size} bytes; the limit is {limit} (GENAI_MAX_BODY_BYTES).",
+        type="invalid_request_error",
+        code="payload_too_large",
+    )
+
+
+def unsupported_media_type(content_type: str, accepted: tuple[str, ...]) -> ApiError:
+    return ApiError(
+        415,
+        f"Content-Type {content_type!r} is not supported here; send {' or '.join(accepted)}.",
+        type="invalid_request_error",
+        code="unsupported_media_type",
+    )
+
+
+def misconfigured(message: str) -> ApiError:
+    return ApiError(502, message, type="server_error", code="function_misconfigured")
+
+
+def credentials_unavailable(message: str) -> ApiError:
+    return ApiError(502, message, type="server_error", code="credentials_unavailable")
+
+
+def deadline_exceeded(detail: str) -> ApiError:
+    return ApiError(
+        504,
+        f"The model did not answer within the function's time budget ({detail}). "
+        "Retry, ask for fewer output tokens, or raise the function's timeout.",
+        type="server_error",
+        code="deadline_exceeded",
+    )
+
+
+def internal(call_id: str) -> ApiError:
+    return ApiError(
+        502,
+        f"The function failed unexpectedly. Quote call id {call_id} when you report it.",
+        type="server_error",
+        code="internal_error",
+    )
+
+
+def upstream_unreachable(detail: str) -> ApiError:
+    return ApiError(
+        502,
+        f"Could not reach OCI Generative AI: {detail}.",
+        type="server_error",
+        code="upstream_unreachable",
+    )
+
+
+def from_upstream(
+    status: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    *,
+    region: str,
+    retry_after_s: float | None,
+    resource_lookup: bool = False,
+) -> ApiError:
+    """Translate a failed upstream answer into what the caller should get.
+
+    `resource_lookup` is true for GET/DELETE /responses/{id}, where a 404 most
+    likely means the response id does not exist, not that IAM refused.
+    """
+    upstream_message, upstream_code = _upstream_error(content)
+    request_id = headers.get("opc-request-id", "")
+    ref = f" (opc-request-id {request_id})" if request_id else ""
+
+    if status == 404 and resource_lookup:
+        return ApiError(
+            404,
+            f"No such response, or it is not visible to this function{ref}. "
+            "Responses are kept only when created with store=true.",
+            type="invalid_request_error",
+            code="response_not_found",
+        )
+    if status in (401, 403, 404):
+        label = upstream_code or {401: "NotAuthenticated", 403: "Forbidden", 404: "NotAuthorizedOrNotFound"}[status]
+        return ApiError(
+            502,
+            f"OCI Generative AI refused the function's identity: {status} {label}{ref}. "
+            + IAM_HINT.replace("{region}", region or "the configured region"),
+            type="server_error",
+            code="upstream_not_authorized",
+        )
+    if status == 429:
+        wait = max(1, round(retry_after_s)) if retry_after_s is not None else 1
+        return ApiError(
+            429,
+            f"OCI Generative AI is throttling requests{ref}; retry after {wait} s.",
+            type="rate_limit_error",
+            code="rate_limited",
+            headers={"Retry-After": str(wait)},
+        )
+    if 400 <= status < 500:
+        # The caller's request was at fault: pass the model service's own words on.
+        return ApiError(
+            status,
+            f"{upstream_message or 'The request was rejected by OCI Generative AI'}{ref}",
+            type="invalid_request_error",
+            code=upstream_code or "upstream_rejected",
+        )
+    return ApiError(
+        502,
+        f"OCI Generative AI failed with {status}{ref}: {upstream_message or 'no detail given'}",
+        type="server_error",
+        code="upstream_error",
+    )
+
+
+def _upstream_error(content: bytes) -> tuple[str, str]:
+    """The message and code of an upstream error body, OpenAI-shaped or OCI-native."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return "", ""
+    if not isinstance(data, dict):
+        return "", ""
+    error = data.get("error", data)
+    if not isinstance(error, dict):
+        return str(error)[:500], ""
+    message = error.get("message") or ""
+    code = error.get("code") or ""
+    return str(message)[:500], str(code)[:100]

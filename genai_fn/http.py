@@ -1,0 +1,120 @@
+"""The request as the gateway sent it, and the reply the function gives back.
+
+fdk hands the handler an `InvokeContext` and a byte stream; for calls that came
+through API Gateway the client's method, URL and headers arrive as `Fn-Http-*`
+headers, which fdk has already decoded. `Request.from_fdk` turns that into one
+plain value, and never raises: a request we cannot make sense of still gets an
+answer.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from . import errors
+
+JSON_TYPES = ("application/json",)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One invocation as the client made it."""
+
+    call_id: str
+    method: str
+    path: str
+    query: Mapping[str, list[str]]
+    headers: Mapping[str, str]
+    body: bytes
+    deadline: str | None
+    #: False for direct invocations (`fn invoke`, the OCI SDK): no HTTP route, just a body.
+    through_gateway: bool = True
+
+    @classmethod
+    def from_fdk(cls, ctx: Any, data: io.BytesIO | bytes | None) -> Request:
+        raw_headers = ctx.Headers() or {}
+        through_gateway = _last(raw_headers.get("fn-intent")) == "httprequest"
+        http_headers = ctx.HTTPHeaders() if through_gateway else raw_headers
+        headers = {str(k).lower(): _last(v) for k, v in (http_headers or {}).items()}
+        # Not urlsplit: a path that starts with // would be read as a host name.
+        path, _, query = (ctx.RequestURL() or "/").partition("#")[0].partition("?")
+        if isinstance(data, (bytes, bytearray)):
+            body = bytes(data)
+        elif data is not None:
+            body = data.read()
+        else:
+            body = b""
+        return cls(
+            call_id=ctx.CallID() or "",
+            method=(ctx.Method() or "POST").upper() if through_gateway else "POST",
+            path=path or "/",
+            query=parse_qs(query, keep_blank_values=True),
+            headers=headers,
+            body=body,
+            deadline=ctx.Deadline(),
+            through_gateway=through_gateway,
+        )
+
+    @property
+    def content_type(self) -> str:
+        """The media type, lower-case and without parameters ('' when absent)."""
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def json_body(self) -> Any:
+        """The body as JSON, or a 400 that says what is wrong with it."""
+        try:
+            return json.loads(self.body, parse_constant=_reject_constant, parse_float=_finite_float)
+        except UnicodeDecodeError:
+            raise errors.bad_request("The request body is not valid UTF-8.", code="invalid_json") from None
+        except RecursionError:
+            raise errors.bad_request("The request body is nested too deeply.", code="invalid_json") from None
+        except ValueError as exc:
+            raise errors.bad_request(f"The request body is not valid JSON: {exc}", code="invalid_json") from None
+
+
+@dataclass
+class Reply:
+    """What the function answers: status, body and headers."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    error_code: str = ""
+
+    @classmethod
+    def json(cls, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Reply:
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        return cls(status, body, {"Content-Type": "application/json", **(headers or {})})
+
+    @classmethod
+    def error(cls, error: errors.ApiError, call_id: str = "") -> Reply:
+        headers = dict(error.headers)
+        if call_id:
+            headers["X-Call-Id"] = call_id
+        reply = cls.json(error.status, error.body(), headers)
+        reply.error_code = error.code
+        return reply
+
+
+def _last(value: Any) -> str:
+    # fdk turns a repeated header into a list; like the Fn agent, keep the last value.
+    if isinstance(value, list):
+        value = value[-1] if value else ""
+    return "" if value is None else str(value)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value

@@ -1,0 +1,98 @@
+"""One JSON line per invocation, and nothing that should not be in a log.
+
+OCI Functions sends the function's stderr to OCI Logging; a single JSON object
+per call is what Logging's search and the log-based metrics read best. The line
+carries ids, sizes, timings and token counts. The prompt and the model's output
+appear only when GENAI_LOG_PROMPTS is on; credentials and `Authorization`
+values never do.
+
+fdk sets the root logger to DEBUG, which makes openai, httpx, httpcore and oci
+write about fifteen lines per call, some of them with request headers. Those
+loggers are held at WARNING here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from dataclasses import asdict, dataclass
+
+NOISY_LOGGERS = ("openai", "httpx", "httpcore", "oci", "urllib3", "oci_genai_auth", "asyncio")
+#: How much of a prompt or an output a log line may carry when prompt logging is on.
+LOGGED_TEXT_LIMIT = 2000
+
+logger = logging.getLogger("genai_fn")
+
+
+@dataclass
+class CallRecord:
+    """What one invocation did, filled in as it goes, logged when it ends."""
+
+    route: str = ""
+    model: str = ""
+    attempts: int = 0
+    upstream_s: float = 0.0
+    opc_request_id: str = ""
+    response_id: str = ""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    prompt: str | None = None
+    output: str | None = None
+
+
+def configure(level: str) -> None:
+    """Send our lines to stderr as bare JSON and quiet the chatty libraries."""
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if not any(getattr(h, "_genai_fn", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._genai_fn = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    # Our lines are already complete JSON; fdk's root handler would prefix them.
+    logger.propagate = False
+    logger.setLevel(level)
+
+
+def invocation(
+    *,
+    call_id: str,
+    method: str,
+    path: str,
+    status: int,
+    latency_s: float,
+    record: CallRecord,
+    error_code: str,
+    log_prompts: bool,
+) -> None:
+    line = {
+        "event": "invocation",
+        "call_id": call_id,
+        "method": method,
+        "path": path[:200],
+        "status": status,
+        "latency_ms": round(latency_s * 1000, 1),
+        **asdict(record),
+        "error_code": error_code or None,
+    }
+    line["upstream_ms"] = round(line.pop("upstream_s") * 1000, 1)
+    prompt, output = line.pop("prompt"), line.pop("output")
+    if log_prompts:
+        line["prompt"] = None if prompt is None else prompt[:LOGGED_TEXT_LIMIT]
+        line["output"] = None if output is None else output[:LOGGED_TEXT_LIMIT]
+    logger.log(logging.WARNING if status >= 500 else logging.INFO, _dumps(line))
+
+
+def event(name: str, level: int = logging.INFO, **fields: object) -> None:
+    logger.log(level, _dumps({"event": name, **fields}))
+
+
+def crash(call_id: str) -> None:
+    """Log the exception being handled, with its traceback, for the operator only."""
+    logger.error(_dumps({"event": "unhandled_exception", "call_id": call_id, "traceback": traceback.format_exc()}))
+
+
+def _dumps(line: dict[str, object]) -> str:
+    return json.dumps(line, ensure_ascii=False, default=str, separators=(",", ":"))

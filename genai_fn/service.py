@@ -1,0 +1,49 @@
+"""What a function container holds between calls: its settings and its client.
+
+Built once, when fdk first imports func.py. A configuration problem does not
+stop the container: every call answers with the error naming the bad setting,
+which is far easier to act on than a crash loop in the platform's logs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from . import errors, logs
+from .settings import Settings, SettingsError
+from .upstream import Upstream
+
+
+class Service:
+    """The container's settings (validated) and its one upstream client."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.settings: Settings | None = None
+        self.problem: SettingsError | None = None
+        self._upstream: Upstream | None = None
+        try:
+            self.settings = Settings.from_environ(environ)
+        except SettingsError as exc:
+            self.problem = exc
+        logs.configure(self.settings.log_level if self.settings else "INFO")
+        if self.settings:
+            self._upstream = Upstream(self.settings, environ)
+            logs.event("start", **self.settings.summary(), auth_mode=self._upstream.auth_mode())
+        else:
+            logs.event("start", logging.ERROR, problems=self.problem.problems if self.problem else {})
+
+    @property
+    def log_prompts(self) -> bool:
+        return bool(self.settings and self.settings.log_prompts)
+
+    def require(self) -> tuple[Settings, Upstream]:
+        """Settings and client for a call, or the 502 that names the bad setting."""
+        if self.settings is None or self._upstream is None:
+            raise errors.misconfigured(str(self.problem))
+        return self.settings, self._upstream
+
+    def warm_up(self) -> None:
+        """Build the client now instead of on the first call (for provisioned concurrency)."""
+        if self._upstream is not None:
+            self._upstream.client()

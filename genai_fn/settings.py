@@ -1,0 +1,224 @@
+"""Every setting the function reads, validated in one place.
+
+Fn delivers application and function configuration as environment variables,
+next to the `OCI_RESOURCE_PRINCIPAL_*` variables the platform sets. This module
+is the only one that reads them. `Settings.from_environ` either returns a
+complete, valid `Settings` or raises `SettingsError` naming every bad setting,
+so a misconfigured deployment fails on its first call with a message that says
+exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+AUTH_MODES = ("auto", "resource_principal", "session", "user_principal", "instance_principal")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_MODEL = "openai.gpt-oss-120b"
+DEFAULT_REALM_DOMAIN = "oraclecloud.com"
+
+# OCI Functions accepts request bodies up to 6 MB; a larger limit could never be reached.
+FUNCTIONS_PAYLOAD_LIMIT = 6 * 1024 * 1024
+# The platform's own ceiling on a function's timeout.
+FUNCTIONS_MAX_TIMEOUT_S = 300
+
+_PROJECT_OCID = re.compile(r"^ocid1\.generativeaiproject\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+$")
+_REGION = re.compile(r"^[a-z]{2,}-[a-z]+-[0-9]+$")
+_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
+_DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+T = TypeVar("T")
+
+
+class SettingsError(Exception):
+    """One or more settings are missing or invalid.
+
+    `problems` maps each offending setting's name to what is wrong with it.
+    """
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)
+        lines = "; ".join(f"{name}: {problem}" for name, problem in self.problems.items())
+        super().__init__(f"invalid function configuration: {lines}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The function's configuration, complete and valid."""
+
+    project_ocid: str
+    region: str
+    base_url: str
+    default_model: str
+    #: `None` means any model is allowed (GENAI_ALLOWED_MODELS=*).
+    allowed_models: frozenset[str] | None
+    max_output_tokens: int
+    max_body_bytes: int
+    max_retries: int
+    attempt_timeout_s: float
+    deadline_margin_s: float
+    log_level: str
+    log_prompts: bool
+    auth_mode: str
+    oci_config_file: str
+    oci_profile: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        """Read and validate every setting, or raise `SettingsError` naming each bad one."""
+        reader = _Reader(environ)
+        project = reader.text("GENAI_PROJECT_OCID", required=True)
+        if project and not _PROJECT_OCID.match(project):
+            reader.fail(
+                "GENAI_PROJECT_OCID",
+                f"must be a Generative AI project OCID (ocid1.generativeaiproject...), got {project!r}",
+            )
+
+        base_url = reader.text("GENAI_BASE_URL").rstrip("/")
+        if base_url and not base_url.startswith(("https://", "http://")):
+            reader.fail("GENAI_BASE_URL", f"must be an http(s) URL, got {base_url!r}")
+        region = reader.text("GENAI_REGION") or reader.text("OCI_RESOURCE_PRINCIPAL_REGION")
+        if region and not _REGION.match(region):
+            reader.fail("GENAI_REGION", f"must be an OCI region identifier like us-chicago-1, got {region!r}")
+        if not region and not base_url:
+            reader.fail(
+                "GENAI_REGION",
+                "is required (OCI_RESOURCE_PRINCIPAL_REGION is not set either, so the region is unknown)",
+            )
+        if not base_url and region:
+            domain = _realm_domain(reader)
+            base_url = f"https://inference.generativeai.{region}.oci.{domain}/openai/v1"
+
+        default_model = reader.text("GENAI_DEFAULT_MODEL") or DEFAULT_MODEL
+        if not _MODEL.match(default_model):
+            reader.fail("GENAI_DEFAULT_MODEL", f"is not a valid model name: {default_model!r}")
+        allowed_models = _allowed_models(reader, default_model)
+
+        settings = cls(
+            project_ocid=project,
+            region=region,
+            base_url=base_url,
+            default_model=default_model,
+            allowed_models=allowed_models,
+            max_output_tokens=reader.number("GENAI_MAX_OUTPUT_TOKENS", int, 2048, 1, 1_000_000),
+            max_body_bytes=reader.number(
+                "GENAI_MAX_BODY_BYTES", int, 1024 * 1024, 1024, FUNCTIONS_PAYLOAD_LIMIT
+            ),
+            max_retries=reader.number("GENAI_MAX_RETRIES", int, 2, 0, 10),
+            attempt_timeout_s=reader.number(
+                "GENAI_TIMEOUT_SECONDS", float, 120.0, 1.0, FUNCTIONS_MAX_TIMEOUT_S
+            ),
+            deadline_margin_s=reader.number("GENAI_DEADLINE_MARGIN_MS", int, 1000, 0, 30_000) / 1000,
+            log_level=reader.choice("GENAI_LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
+            log_prompts=reader.flag("GENAI_LOG_PROMPTS", default=False),
+            auth_mode=reader.choice("OCI_AUTH", AUTH_MODES, "auto"),
+            oci_config_file=reader.text("OCI_CONFIG_FILE") or "~/.oci/config",
+            oci_profile=reader.text("OCI_CONFIG_PROFILE") or "DEFAULT",
+        )
+        reader.raise_if_failed()
+        return settings
+
+    def model_allowed(self, model: str) -> bool:
+        return self.allowed_models is None or model in self.allowed_models
+
+    def summary(self) -> dict[str, object]:
+        """The non-secret facts worth showing on /health and in the start-up log."""
+        return {
+            "model": self.default_model,
+            "allowed_models": "*" if self.allowed_models is None else sorted(self.allowed_models),
+            "region": self.region or None,
+            "base_url": self.base_url,
+            "project_configured": bool(self.project_ocid),
+            "max_output_tokens": self.max_output_tokens,
+            "max_body_bytes": self.max_body_bytes,
+        }
+
+
+def _realm_domain(reader: _Reader) -> str:
+    # Sovereign and government realms use another domain than oraclecloud.com;
+    # OCI Functions says which in OCI_REGION_METADATA.
+    raw = reader.text("OCI_REGION_METADATA")
+    if not raw:
+        return DEFAULT_REALM_DOMAIN
+    try:
+        domain = json.loads(raw).get("realmDomainComponent", DEFAULT_REALM_DOMAIN)
+    except (ValueError, AttributeError):
+        reader.fail("OCI_REGION_METADATA", "is not a JSON object")
+        return DEFAULT_REALM_DOMAIN
+    if not isinstance(domain, str) or not _DOMAIN.match(domain):
+        reader.fail("OCI_REGION_METADATA", f"has an invalid realmDomainComponent: {domain!r}")
+        return DEFAULT_REALM_DOMAIN
+    return domain
+
+
+def _allowed_models(reader: _Reader, default_model: str) -> frozenset[str] | None:
+    raw = reader.text("GENAI_ALLOWED_MODELS")
+    if raw == "*":
+        return None
+    models = {m.strip() for m in raw.split(",") if m.strip()} or {default_model}
+    bad = sorted(m for m in models if not _MODEL.match(m))
+    if bad:
+        reader.fail("GENAI_ALLOWED_MODELS", f"has invalid model names: {', '.join(bad)}")
+    if default_model not in models:
+        reader.fail("GENAI_ALLOWED_MODELS", f"does not include GENAI_DEFAULT_MODEL ({default_model})")
+    return frozenset(models)
+
+
+class _Reader:
+    """Reads settings from the environment and collects every problem before raising."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        self._problems: dict[str, str] = {}
+
+    def fail(self, name: str, problem: str) -> None:
+        self._problems.setdefault(name, problem)
+
+    def raise_if_failed(self) -> None:
+        if self._problems:
+            raise SettingsError(self._problems)
+
+    def text(self, name: str, *, required: bool = False) -> str:
+        value = self._environ.get(name, "").strip()
+        if required and not value:
+            self.fail(name, "is required but not set")
+        return value
+
+    def number(self, name: str, kind: Callable[[str], T], default: T, low: float, high: float) -> T:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            value = kind(raw)
+        except ValueError:
+            self.fail(name, f"must be a number, got {raw!r}")
+            return default
+        if not low <= value <= high:  # type: ignore[operator]
+            self.fail(name, f"must be between {low:g} and {high:g}, got {raw}")
+            return default
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str, *, upper: bool = False) -> str:
+        raw = self.text(name)
+        value = (raw.upper() if upper else raw.lower()) or default
+        if value not in choices:
+            self.fail(name, f"must be one of {', '.join(choices)}, got {raw!r}")
+            return default
+        return value
+
+    def flag(self, name: str, *, default: bool) -> bool:
+        raw = self.text(name).lower()
+        if not raw:
+            return default
+        if raw in _TRUE:
+            return True
+        if raw in _FALSE:
+            return False
+        self.fail(name, f"must be true or false, got {raw!r}")
+        return default
