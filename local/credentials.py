@@ -1,0 +1,203 @@
+"""An emulated resource principal: the key and token OCI Functions gives a function.
+
+In OCI, the platform mounts two files into every function container: a
+resource-principal session token (RPST, a JWT issued by OCI IAM) and the
+private key whose public half the token carries in its `jwk` claim. The oci SDK
+reads both through `OCI_RESOURCE_PRINCIPAL_*` variables and signs each request
+with the key, naming the token as the key id.
+
+Here `Issuer` plays OCI IAM (it signs tokens and can check them) and
+`ResourcePrincipal` plays the platform (it writes the files into a private
+folder and can rotate them while the function runs).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+TENANCY = "ocid1.tenancy.oc1..aaaaaaaalocaltenancy"
+COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaalocalcompartment"
+APP_ID = "ocid1.fnapp.oc1.us-chicago-1.aaaaaaaalocalapp"
+FN_ID = "ocid1.fnfunc.oc1.us-chicago-1.aaaaaaaalocalfunction"
+REGION = "us-chicago-1"
+PROJECT = "ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaalocalproject"
+
+
+def new_rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _b64url_uint(value: int) -> str:
+    raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def public_jwk(key: rsa.RSAPublicKey, kid: str) -> dict[str, str]:
+    numbers = key.public_numbers()
+    return {"kid": kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": _b64url_uint(numbers.n), "e": _b64url_uint(numbers.e)}
+
+
+class Issuer:
+    """Plays OCI IAM's token service: issues RPSTs and checks them."""
+
+    ISS = "authService.oracle.com"
+
+    def __init__(self) -> None:
+        self._key = new_rsa_key()
+        #: The jti of every token issued, so a test can revoke them all at once.
+        self.issued: list[str] = []
+
+    def issue(
+        self,
+        session_key: rsa.RSAPublicKey,
+        *,
+        tenancy: str,
+        compartment: str,
+        resource_id: str,
+        lifetime_s: float,
+        issued_at: float | None = None,
+    ) -> str:
+        now = int(issued_at if issued_at is not None else time.time())
+        claims = {
+            "iss": self.ISS,
+            "aud": "oci",
+            "sub": resource_id,
+            "ttype": "res_prin",
+            "res_type": "fnfunc",
+            "res_id": resource_id,
+            "res_tenant": tenancy,
+            "res_compartment": compartment,
+            "tenant": tenancy,
+            # OCI carries the session key as a JSON string, not a nested object.
+            "jwk": json.dumps(public_jwk(session_key, kid=uuid.uuid4().hex)),
+            "iat": now,
+            "exp": now + int(lifetime_s),
+            "jti": uuid.uuid4().hex,
+        }
+        self.issued.append(claims["jti"])
+        return jwt.encode(claims, self._key, algorithm="RS256")
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims if IAM issued it and it has not expired; `jwt.InvalidTokenError` otherwise."""
+        return jwt.decode(token, self._key.public_key(), algorithms=["RS256"], audience="oci", issuer=self.ISS)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the emulated function is."""
+
+    tenancy: str = TENANCY
+    compartment: str = COMPARTMENT
+    app_id: str = APP_ID
+    fn_id: str = FN_ID
+    region: str = REGION
+    app_name: str = "genai-app"
+    fn_name: str = "genai-responses"
+
+
+class ResourcePrincipal:
+    """Plays the platform: writes the RPST and key files and rotates them on demand.
+
+    Use as a context manager; the private folder is removed on exit.
+    """
+
+    def __init__(
+        self,
+        issuer: Issuer,
+        identity: Identity = Identity(),
+        *,
+        lifetime_s: float = 3600,
+        directory: str | None = None,
+    ) -> None:
+        self.issuer = issuer
+        self.identity = identity
+        self.lifetime_s = lifetime_s
+        self._own_directory = directory is None
+        # mkdtemp creates the folder with mode 0700: only this user can read the key.
+        self.directory = directory or tempfile.mkdtemp(prefix="genai-rp-")
+        self.rpst_path = os.path.join(self.directory, "rpst")
+        self.pem_path = os.path.join(self.directory, "private.pem")
+        self.token = ""
+        self.rotations = 0
+        self.rotate()
+
+    def rotate(self, *, lifetime_s: float | None = None, issued_at: float | None = None) -> str:
+        """Replace both files with a new key and a new token; returns the token."""
+        key = new_rsa_key()
+        token = self.issuer.issue(
+            key.public_key(),
+            tenancy=self.identity.tenancy,
+            compartment=self.identity.compartment,
+            resource_id=self.identity.fn_id,
+            lifetime_s=self.lifetime_s if lifetime_s is None else lifetime_s,
+            issued_at=issued_at,
+        )
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        # Key first, then token: a reader that sees the new token also sees its key.
+        self._replace(self.pem_path, pem)
+        # No trailing newline: the oci SDK signs with the file's bytes as they are.
+        self._replace(self.rpst_path, token.encode())
+        self.token = token
+        self.rotations += 1
+        return token
+
+    def environ(self) -> dict[str, str]:
+        """The variables OCI Functions sets in a function container."""
+        i = self.identity
+        return {
+            "OCI_RESOURCE_PRINCIPAL_VERSION": "2.2",
+            "OCI_RESOURCE_PRINCIPAL_RPST": self.rpst_path,
+            "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM": self.pem_path,
+            "OCI_RESOURCE_PRINCIPAL_REGION": i.region,
+            "OCI_REGION_METADATA": json.dumps(
+                {
+                    "realmKey": "oc1",
+                    "realmDomainComponent": "oraclecloud.com",
+                    "regionKey": "ORD",
+                    "regionIdentifier": i.region,
+                }
+            ),
+            "FN_APP_ID": i.app_id,
+            "FN_FN_ID": i.fn_id,
+            "FN_APP_NAME": i.app_name,
+            "FN_FN_NAME": i.fn_name,
+            "FN_MEMORY": "256",
+            "FN_TYPE": "sync",
+        }
+
+    def _replace(self, path: str, content: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.directory)
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+
+    def close(self) -> None:
+        if self._own_directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self) -> ResourcePrincipal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def claims_of(token: str) -> Mapping[str, Any]:
+    """The claims of a token, unverified (what the oci SDK itself does)."""
+    return jwt.decode(token, options={"verify_signature": False})
