@@ -1,0 +1,78 @@
+# The application is the unit fn deploys into; the functions themselves are
+# created by `fn deploy` (which builds and pushes the images), not by Terraform.
+
+locals {
+  application_name = "${var.name}-app"
+
+  # Non-secret settings of the main function (it reads them as environment
+  # variables). OCI_AUTH is left unset: the function picks resource principal.
+  function_config = {
+    GENAI_PROJECT_OCID      = oci_generative_ai_project.this.id
+    GENAI_REGION            = coalesce(var.genai_region, var.region)
+    GENAI_DEFAULT_MODEL     = var.genai_default_model
+    GENAI_ALLOWED_MODELS    = join(",", var.genai_allowed_models)
+    GENAI_MAX_OUTPUT_TOKENS = tostring(var.genai_max_output_tokens)
+    GENAI_MAX_BODY_BYTES    = tostring(var.genai_max_body_bytes)
+    GENAI_MAX_RETRIES       = tostring(var.genai_max_retries)
+    GENAI_LOG_LEVEL         = var.genai_log_level
+    GENAI_LOG_PROMPTS       = tostring(var.genai_log_prompts)
+  }
+
+  # The authorizer's settings. Hashes of keys, not keys: readable config is fine.
+  # Format parsed by authorizer/keys.py: client:sha256hex,client:sha256hex,...
+  authorizer_config = var.auth_mode == "api_keys" ? {
+    API_KEY_HASHES           = join(",", flatten([for name, c in var.api_clients : [for h in c.key_hashes : "${name}:${h}"]]))
+    AUTHORIZER_CACHE_SECONDS = tostring(var.authorizer_cache_seconds)
+  } : {}
+}
+
+resource "oci_functions_application" "this" {
+  compartment_id = var.compartment_ocid
+  display_name   = local.application_name
+  subnet_ids     = [local.function_subnet_id]
+  shape          = var.application_shape
+  # Application config reaches every function of the app; both read only their own keys.
+  config        = merge(local.function_config, local.authorizer_config)
+  freeform_tags = local.tags
+}
+
+data "oci_objectstorage_namespace" "this" {
+  compartment_id = var.tenancy_ocid
+}
+
+locals {
+  ocir_namespace = data.oci_objectstorage_namespace.this.namespace
+  ocir_registry  = "${local.region_key}.ocir.io/${local.ocir_namespace}/${var.ocir_repository_prefix}"
+  function_names = var.auth_mode == "api_keys" ? [var.function_name, var.authorizer_function_name] : [var.function_name]
+}
+
+# Created here, in the stack's compartment, before the first push: otherwise
+# `fn deploy` creates them implicitly in the tenancy's root compartment.
+resource "oci_artifacts_container_repository" "functions" {
+  for_each       = toset(local.function_names)
+  compartment_id = var.compartment_ocid
+  display_name   = "${var.ocir_repository_prefix}/${each.key}"
+  is_public      = false
+  is_immutable   = false
+  freeform_tags  = local.tags
+}
+
+# Phase 2: find what `fn deploy` created, by name.
+data "oci_functions_functions" "main" {
+  count          = var.functions_deployed ? 1 : 0
+  application_id = oci_functions_application.this.id
+  display_name   = var.function_name
+  state          = "ACTIVE"
+}
+
+data "oci_functions_functions" "authorizer" {
+  count          = var.functions_deployed && var.auth_mode == "api_keys" ? 1 : 0
+  application_id = oci_functions_application.this.id
+  display_name   = var.authorizer_function_name
+  state          = "ACTIVE"
+}
+
+locals {
+  function_id            = var.functions_deployed ? one(data.oci_functions_functions.main[0].functions[*].id) : null
+  authorizer_function_id = length(data.oci_functions_functions.authorizer) > 0 ? one(data.oci_functions_functions.authorizer[0].functions[*].id) : null
+}

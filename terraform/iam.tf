@@ -1,0 +1,85 @@
+# Every statement and matching rule is rendered from ../policies, so what a
+# reviewer reads there is what gets applied. IAM writes go to the home region.
+
+locals {
+  policies_dir       = "${path.module}/../policies"
+  dynamic_group_name = "${var.name}-functions"
+
+  policy_vars = {
+    compartment_ocid         = var.compartment_ocid
+    network_compartment_ocid = local.network_compartment
+    dynamic_group_name       = local.dynamic_group_name
+    developer_group_name     = coalesce(var.developer_group_name, "unused")
+    function_ocid            = coalesce(local.function_id, "unused")
+  }
+
+  # Non-blank, non-comment lines of a rendered policy file.
+  rendered_policies = {
+    for f in ["genai-function", "api-gateway", "developer-group", "functions-service"] :
+    f => [
+      for line in split("\n", templatefile("${local.policies_dir}/${f}.policy", local.policy_vars)) :
+      trimspace(line) if trimspace(line) != "" && !startswith(trimspace(line), "#")
+    ]
+  }
+
+  rendered_rules = {
+    for r in ["compartment", "ocid"] :
+    r => one([
+      for line in split("\n", templatefile("${local.policies_dir}/function.rule.${r}", local.policy_vars)) :
+      trimspace(line) if trimspace(line) != "" && !startswith(trimspace(line), "#")
+    ])
+  }
+
+  # By compartment until the function exists, then by its OCID only.
+  matching_rule = local.function_id == null ? local.rendered_rules["compartment"] : local.rendered_rules["ocid"]
+}
+
+resource "oci_identity_dynamic_group" "functions" {
+  provider       = oci.home
+  compartment_id = var.tenancy_ocid
+  name           = local.dynamic_group_name
+  description    = "Functions of ${var.name} allowed to call OCI Generative AI (rule from policies/function.rule.*)"
+  matching_rule  = local.matching_rule
+  freeform_tags  = local.tags
+}
+
+resource "oci_identity_policy" "genai_function" {
+  provider       = oci.home
+  compartment_id = var.compartment_ocid
+  name           = "${var.name}-function-genai"
+  description    = "The ${var.name} function may use Generative AI in its compartment (policies/genai-function.policy)"
+  statements     = local.rendered_policies["genai-function"]
+  freeform_tags  = local.tags
+  depends_on     = [oci_identity_dynamic_group.functions]
+}
+
+resource "oci_identity_policy" "api_gateway" {
+  provider       = oci.home
+  compartment_id = var.compartment_ocid
+  name           = "${var.name}-apigateway-functions"
+  description    = "API gateways may invoke the functions of this compartment (policies/api-gateway.policy)"
+  statements     = local.rendered_policies["api-gateway"]
+  freeform_tags  = local.tags
+}
+
+resource "oci_identity_policy" "developers" {
+  count          = var.developer_group_name == null ? 0 : 1
+  provider       = oci.home
+  compartment_id = var.compartment_ocid
+  name           = "${var.name}-developers-genai"
+  description    = "Developers may call Generative AI with their own identity (policies/developer-group.policy)"
+  statements     = local.rendered_policies["developer-group"]
+  freeform_tags  = local.tags
+}
+
+resource "oci_identity_policy" "functions_service" {
+  count    = var.grant_functions_service_access ? 1 : 0
+  provider = oci.home
+  # Service statements go in the root compartment (Oracle's Functions set-up
+  # guide); they are still scoped to this stack's compartments.
+  compartment_id = var.tenancy_ocid
+  name           = "${var.name}-functions-service"
+  description    = "OCI Functions may pull this stack's images and use its subnets (policies/functions-service.policy)"
+  statements     = local.rendered_policies["functions-service"]
+  freeform_tags  = local.tags
+}

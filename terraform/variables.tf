@@ -1,0 +1,463 @@
+# ---------------------------------------------------------------------------
+# Tenancy, region, compartment
+# ---------------------------------------------------------------------------
+
+variable "tenancy_ocid" {
+  description = "OCID of the tenancy. Dynamic groups live here, and the home region is looked up from it."
+  type        = string
+  validation {
+    condition     = can(regex("^ocid1\\.tenancy\\.oc[0-9]+\\.\\.[a-z0-9]+$", var.tenancy_ocid))
+    error_message = "tenancy_ocid must look like ocid1.tenancy.oc1..<id>."
+  }
+}
+
+variable "region" {
+  description = "Region for the function, gateway, network and Generative AI project, e.g. us-chicago-1."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z]{2,}-[a-z]+-[0-9]+$", var.region))
+    error_message = "region must be a region identifier such as us-chicago-1."
+  }
+}
+
+variable "compartment_ocid" {
+  description = "OCID of the compartment that receives every resource of this stack (and that the IAM statements are scoped to)."
+  type        = string
+  validation {
+    condition     = can(regex("^ocid1\\.(compartment|tenancy)\\.oc[0-9]+\\.\\.[a-z0-9]+$", var.compartment_ocid))
+    error_message = "compartment_ocid must be a compartment OCID (ocid1.compartment.oc1..<id>)."
+  }
+}
+
+variable "oci_config_profile" {
+  description = "Profile of ~/.oci/config to use when running Terraform locally; null uses DEFAULT (ignored by Resource Manager)."
+  type        = string
+  default     = null
+}
+
+variable "realm_domain" {
+  description = "Domain of the OCI realm, used to print Functions and Generative AI endpoints (oraclecloud.com for the commercial realm oc1)."
+  type        = string
+  default     = "oraclecloud.com"
+  validation {
+    condition     = can(regex("^[a-z0-9.-]+\\.[a-z]+$", var.realm_domain))
+    error_message = "realm_domain must be a DNS domain such as oraclecloud.com."
+  }
+}
+
+variable "name" {
+  description = "Prefix for every resource name (dynamic group names must be unique in the tenancy)."
+  type        = string
+  default     = "genai"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,23}$", var.name))
+    error_message = "name must be 2-24 lower-case letters, digits or '-', starting with a letter."
+  }
+}
+
+variable "freeform_tags" {
+  description = "Free-form tags added to every resource that supports them."
+  type        = map(string)
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------
+# Network
+# ---------------------------------------------------------------------------
+
+variable "create_network" {
+  description = "Create a VCN with a private subnet for the functions and a public subnet for the gateway. Set false to bring your own subnets."
+  type        = bool
+  default     = true
+}
+
+variable "vcn_cidr" {
+  description = "CIDR of the VCN created when create_network is true."
+  type        = string
+  default     = "10.20.0.0/16"
+  validation {
+    condition     = can(cidrnetmask(var.vcn_cidr))
+    error_message = "vcn_cidr must be an IPv4 CIDR block."
+  }
+}
+
+variable "function_subnet_cidr" {
+  description = "CIDR of the private subnet for the functions (inside vcn_cidr)."
+  type        = string
+  default     = "10.20.1.0/24"
+  validation {
+    condition     = can(cidrnetmask(var.function_subnet_cidr))
+    error_message = "function_subnet_cidr must be an IPv4 CIDR block."
+  }
+}
+
+variable "gateway_subnet_cidr" {
+  description = "CIDR of the public subnet for the API gateway (inside vcn_cidr)."
+  type        = string
+  default     = "10.20.2.0/24"
+  validation {
+    condition     = can(cidrnetmask(var.gateway_subnet_cidr))
+    error_message = "gateway_subnet_cidr must be an IPv4 CIDR block."
+  }
+}
+
+variable "gateway_ingress_cidrs" {
+  description = "Client CIDRs allowed to reach the gateway on TCP 443. The API is authenticated, so the internet is the default; narrow it if your callers have fixed addresses."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+  validation {
+    condition     = length(var.gateway_ingress_cidrs) > 0 && alltrue([for c in var.gateway_ingress_cidrs : can(cidrnetmask(c))])
+    error_message = "gateway_ingress_cidrs must be a non-empty list of IPv4 CIDR blocks."
+  }
+}
+
+variable "existing_vcn_ocid" {
+  description = "When create_network is false: the VCN of the subnets below (used by the Resource Manager subnet pickers and echoed in outputs)."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.existing_vcn_ocid == null || can(regex("^ocid1\\.vcn\\.oc[0-9]+\\.", var.existing_vcn_ocid))
+    error_message = "existing_vcn_ocid must be a VCN OCID."
+  }
+}
+
+variable "existing_function_subnet_ocid" {
+  description = "When create_network is false: private subnet for the functions; it needs a route to Oracle services (service gateway) and to the internet (NAT) for the Generative AI endpoint."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.existing_function_subnet_ocid == null || can(regex("^ocid1\\.subnet\\.oc[0-9]+\\.", var.existing_function_subnet_ocid))
+    error_message = "existing_function_subnet_ocid must be a subnet OCID."
+  }
+}
+
+variable "existing_gateway_subnet_ocid" {
+  description = "When create_network is false: public subnet for the API gateway (ingress TCP 443 from your callers)."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.existing_gateway_subnet_ocid == null || can(regex("^ocid1\\.subnet\\.oc[0-9]+\\.", var.existing_gateway_subnet_ocid))
+    error_message = "existing_gateway_subnet_ocid must be a subnet OCID."
+  }
+}
+
+variable "network_compartment_ocid" {
+  description = "Compartment of your own subnets when create_network is false; null means compartment_ocid. Only used by the optional Functions-service policy."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.network_compartment_ocid == null || can(regex("^ocid1\\.(compartment|tenancy)\\.oc[0-9]+\\.\\.[a-z0-9]+$", var.network_compartment_ocid))
+    error_message = "network_compartment_ocid must be a compartment OCID."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# IAM
+# ---------------------------------------------------------------------------
+
+variable "developer_group_name" {
+  description = "Optional existing IAM group whose members may call Generative AI in the compartment (to run the function locally with session auth). Plain name, or 'Domain'/'Group' for an identity domain. null: no statement."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.developer_group_name == null || can(regex("^('[A-Za-z0-9 _.-]+'/'[A-Za-z0-9 _.-]+'|[A-Za-z0-9_.-]+)$", var.developer_group_name))
+    error_message = "developer_group_name must be a group name (letters, digits, '_', '.', '-') or 'Domain'/'Group'."
+  }
+}
+
+variable "grant_functions_service_access" {
+  description = "Also create the optional policy letting the OCI Functions service read this compartment's OCIR repositories and use the network (see policies/functions-service.policy). Off by default."
+  type        = bool
+  default     = false
+}
+
+# ---------------------------------------------------------------------------
+# Generative AI project
+# ---------------------------------------------------------------------------
+
+variable "genai_responses_retention_hours" {
+  description = "How long the Generative AI project keeps stored responses (GET /v1/responses/{id}), in hours from creation."
+  type        = number
+  default     = 24
+  validation {
+    condition     = var.genai_responses_retention_hours >= 1 && var.genai_responses_retention_hours <= 8760 && floor(var.genai_responses_retention_hours) == var.genai_responses_retention_hours
+    error_message = "genai_responses_retention_hours must be a whole number of hours between 1 and 8760."
+  }
+}
+
+variable "genai_conversations_retention_hours" {
+  description = "How long the Generative AI project keeps conversations, in hours from their last update."
+  type        = number
+  default     = 168
+  validation {
+    condition     = var.genai_conversations_retention_hours >= 1 && var.genai_conversations_retention_hours <= 8760 && floor(var.genai_conversations_retention_hours) == var.genai_conversations_retention_hours
+    error_message = "genai_conversations_retention_hours must be a whole number of hours between 1 and 8760."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Function application and its configuration (the function's GENAI_* settings)
+# ---------------------------------------------------------------------------
+
+variable "application_shape" {
+  description = "Processor shape of the Functions application; must match the architecture of the images fn builds."
+  type        = string
+  default     = "GENERIC_X86"
+  validation {
+    condition     = contains(["GENERIC_X86", "GENERIC_ARM", "GENERIC_X86_ARM"], var.application_shape)
+    error_message = "application_shape must be GENERIC_X86, GENERIC_ARM or GENERIC_X86_ARM."
+  }
+}
+
+variable "function_name" {
+  description = "Name of the main function as fn deploys it (func.yaml at the repository root)."
+  type        = string
+  default     = "genai-responses"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,62}$", var.function_name))
+    error_message = "function_name must be lower-case letters, digits and '-'."
+  }
+}
+
+variable "authorizer_function_name" {
+  description = "Name of the API-key authorizer function as fn deploys it (authorizer/func.yaml)."
+  type        = string
+  default     = "genai-authorizer"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,62}$", var.authorizer_function_name))
+    error_message = "authorizer_function_name must be lower-case letters, digits and '-'."
+  }
+}
+
+variable "ocir_repository_prefix" {
+  description = "Prefix of the OCIR repositories fn pushes to: <region-key>.ocir.io/<namespace>/<prefix>/<function>."
+  type        = string
+  default     = "genai"
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9._-]{0,63}$", var.ocir_repository_prefix))
+    error_message = "ocir_repository_prefix must be lower-case letters, digits, '.', '_' or '-'."
+  }
+}
+
+variable "genai_region" {
+  description = "Region of the Generative AI inference endpoint the function calls (GENAI_REGION); null means var.region."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.genai_region == null || can(regex("^[a-z]{2,}-[a-z]+-[0-9]+$", var.genai_region))
+    error_message = "genai_region must be a region identifier such as us-chicago-1."
+  }
+}
+
+variable "genai_default_model" {
+  description = "Model used when a request names none (GENAI_DEFAULT_MODEL)."
+  type        = string
+  default     = "openai.gpt-oss-120b"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$", var.genai_default_model))
+    error_message = "genai_default_model must be a model name such as openai.gpt-oss-120b."
+  }
+}
+
+variable "genai_allowed_models" {
+  description = "Models callers may ask for (GENAI_ALLOWED_MODELS); [\"*\"] allows any. The default model is always allowed by the function."
+  type        = list(string)
+  default     = ["openai.gpt-oss-120b"]
+  validation {
+    condition     = length(var.genai_allowed_models) > 0 && alltrue([for m in var.genai_allowed_models : can(regex("^(\\*|[A-Za-z0-9][A-Za-z0-9._:/-]{0,127})$", m))])
+    error_message = "genai_allowed_models must be a non-empty list of model names, or [\"*\"]."
+  }
+}
+
+variable "genai_max_output_tokens" {
+  description = "Upper bound on max_output_tokens per request (GENAI_MAX_OUTPUT_TOKENS)."
+  type        = number
+  default     = 2048
+  validation {
+    condition     = var.genai_max_output_tokens >= 1 && var.genai_max_output_tokens <= 131072 && floor(var.genai_max_output_tokens) == var.genai_max_output_tokens
+    error_message = "genai_max_output_tokens must be a whole number between 1 and 131072."
+  }
+}
+
+variable "genai_max_body_bytes" {
+  description = "Largest request body the function accepts, in bytes (GENAI_MAX_BODY_BYTES)."
+  type        = number
+  default     = 1048576
+  validation {
+    condition     = var.genai_max_body_bytes >= 1024 && var.genai_max_body_bytes <= 6291456 && floor(var.genai_max_body_bytes) == var.genai_max_body_bytes
+    error_message = "genai_max_body_bytes must be a whole number between 1024 and 6291456 (6 MiB, the Functions payload limit)."
+  }
+}
+
+variable "genai_max_retries" {
+  description = "Retries of a failed upstream call inside the function's deadline (GENAI_MAX_RETRIES)."
+  type        = number
+  default     = 2
+  validation {
+    condition     = var.genai_max_retries >= 0 && var.genai_max_retries <= 5 && floor(var.genai_max_retries) == var.genai_max_retries
+    error_message = "genai_max_retries must be a whole number between 0 and 5."
+  }
+}
+
+variable "genai_log_level" {
+  description = "Log level of the function (GENAI_LOG_LEVEL)."
+  type        = string
+  default     = "INFO"
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.genai_log_level)
+    error_message = "genai_log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "genai_log_prompts" {
+  description = "Whether the function logs prompt and output text (GENAI_LOG_PROMPTS). Keep false unless you must: logs are retained for log_retention_days."
+  type        = bool
+  default     = false
+}
+
+# ---------------------------------------------------------------------------
+# Two-phase deploy
+# ---------------------------------------------------------------------------
+
+variable "functions_deployed" {
+  description = "Phase gate. false (first apply): no API deployment yet, because the functions do not exist. After `fn deploy` of both functions, set true and apply again: Terraform finds them by name, narrows the dynamic group to the function's OCID and creates the gateway deployment."
+  type        = bool
+  default     = false
+}
+
+# ---------------------------------------------------------------------------
+# API Gateway
+# ---------------------------------------------------------------------------
+
+variable "path_prefix" {
+  description = "Path prefix of the API deployment; the OpenAI base_url is https://<host><path_prefix>/v1."
+  type        = string
+  default     = "/genai"
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", var.path_prefix))
+    error_message = "path_prefix must start with '/', not end with '/', and use letters, digits, '.', '_' or '-'."
+  }
+}
+
+variable "auth_mode" {
+  description = "How callers authenticate: api_keys (authorizer function checking Bearer keys against hashes) or jwt (tokens from an OCI IAM identity domain, validated by the gateway against its JWKS)."
+  type        = string
+  default     = "api_keys"
+  validation {
+    condition     = contains(["api_keys", "jwt"], var.auth_mode)
+    error_message = "auth_mode must be api_keys or jwt."
+  }
+}
+
+variable "api_clients" {
+  description = "api_keys mode: one entry per client. key_hashes are SHA-256 hex digests of the client's keys (1, or 2 while rotating) printed by `make api-key NAME=<client>`; never the keys. Each client gets its own usage plan: rate_limit_per_second and a quota per quota_unit (MINUTE, HOUR, DAY or MONTH)."
+  type = map(object({
+    key_hashes            = list(string)
+    rate_limit_per_second = optional(number, 2)
+    quota                 = optional(number, 5000)
+    quota_unit            = optional(string, "DAY")
+  }))
+  default = {}
+  validation {
+    condition     = alltrue([for name, c in var.api_clients : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$", name))])
+    error_message = "api_clients names must be letters, digits, '.', '_' or '-' (at most 63), as keys.py accepts."
+  }
+  validation {
+    condition     = alltrue([for c in values(var.api_clients) : length(c.key_hashes) >= 1 && length(c.key_hashes) <= 2 && alltrue([for h in c.key_hashes : can(regex("^[0-9a-f]{64}$", h))])])
+    error_message = "Each client needs 1 or 2 key_hashes, each 64 lower-case hex characters (SHA-256)."
+  }
+  validation {
+    condition     = alltrue([for c in values(var.api_clients) : c.rate_limit_per_second >= 1 && c.rate_limit_per_second <= 1000 && c.quota >= 1 && contains(["MINUTE", "HOUR", "DAY", "MONTH"], c.quota_unit)])
+    error_message = "rate_limit_per_second must be 1-1000, quota at least 1, quota_unit MINUTE, HOUR, DAY or MONTH."
+  }
+}
+
+variable "usage_plans_enabled" {
+  description = "api_keys mode: meter each client with its own usage plan keyed on the authorizer's client name. Because a deployment in a usage plan only forwards requests carrying a subscribed client token, /health is then also served by a small anonymous deployment at <path_prefix>-health."
+  type        = bool
+  default     = true
+}
+
+variable "authorizer_cache_seconds" {
+  description = "api_keys mode: how long API Gateway may cache a successful key check (60-3600). This is also how long a removed key keeps working."
+  type        = number
+  default     = 300
+  validation {
+    condition     = var.authorizer_cache_seconds >= 60 && var.authorizer_cache_seconds <= 3600
+    error_message = "authorizer_cache_seconds must be between 60 and 3600 (what API Gateway honours)."
+  }
+}
+
+variable "jwt_issuers" {
+  description = "jwt mode: accepted token issuers, e.g. [\"https://identity.oraclecloud.com/\"]."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for i in var.jwt_issuers : can(regex("^https://", i))])
+    error_message = "jwt_issuers must be https URLs."
+  }
+}
+
+variable "jwt_audiences" {
+  description = "jwt mode: accepted audiences (aud claim), e.g. the primary audience of your identity-domain resource app."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for a in var.jwt_audiences : length(a) > 0])
+    error_message = "jwt_audiences must not contain empty strings."
+  }
+}
+
+variable "jwt_jwks_uri" {
+  description = "jwt mode: JWKS URL of the identity domain, e.g. https://idcs-<id>.identity.oraclecloud.com/admin/v1/SigningCert/jwk (must be readable without authentication)."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.jwt_jwks_uri == null || can(regex("^https://", var.jwt_jwks_uri))
+    error_message = "jwt_jwks_uri must be an https URL."
+  }
+}
+
+variable "rate_limit_per_second" {
+  description = "Gateway-wide rate limit in requests per second (rate_limit_key decides whether per client IP or in total)."
+  type        = number
+  default     = 20
+  validation {
+    condition     = var.rate_limit_per_second >= 1 && var.rate_limit_per_second <= 10000 && floor(var.rate_limit_per_second) == var.rate_limit_per_second
+    error_message = "rate_limit_per_second must be a whole number between 1 and 10000."
+  }
+}
+
+variable "rate_limit_key" {
+  description = "TOTAL: one budget for the whole deployment (protects the Generative AI bill); CLIENT_IP: one budget per caller address."
+  type        = string
+  default     = "TOTAL"
+  validation {
+    condition     = contains(["TOTAL", "CLIENT_IP"], var.rate_limit_key)
+    error_message = "rate_limit_key must be TOTAL or CLIENT_IP."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Logging
+# ---------------------------------------------------------------------------
+
+variable "log_retention_days" {
+  description = "Retention of the function invoke log and the gateway access and execution logs, in days."
+  type        = number
+  default     = 30
+  validation {
+    condition     = contains([30, 60, 90, 120, 150, 180], var.log_retention_days)
+    error_message = "log_retention_days must be one of 30, 60, 90, 120, 150, 180."
+  }
+}
+
+variable "execution_log_level" {
+  description = "Level of the gateway execution log."
+  type        = string
+  default     = "WARN"
+  validation {
+    condition     = contains(["INFO", "WARN", "ERROR"], var.execution_log_level)
+    error_message = "execution_log_level must be INFO, WARN or ERROR."
+  }
+}
