@@ -33,7 +33,7 @@ def handler(ctx, data=None):
         reply = routes.dispatch(request, service, record)
     except errors.ApiError as error:
         reply = Reply.error(error, request.call_id)
-    except Exception:
+    except Exception:  # noqa: BLE001 - nothing may escape to fdk, whose answer would be a bare 502
         logs.crash(request.call_id)
         reply = Reply.error(errors.internal(request.call_id), request.call_id)
 

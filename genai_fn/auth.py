@@ -54,16 +54,14 @@ def build_auth(mode: str, environ: Mapping[str, str], config_file: str, profile:
         if mode == "resource_principal":
             return oci_genai_auth.OciResourcePrincipalAuth()
         if mode == "session":
-            return oci_genai_auth.OciSessionAuth(
-                config_file=os.path.expanduser(config_file), profile_name=profile
-            )
+            return oci_genai_auth.OciSessionAuth(config_file=os.path.expanduser(config_file), profile_name=profile)
         if mode == "user_principal":
             return oci_genai_auth.OciUserPrincipalAuth(
                 config_file=os.path.expanduser(config_file), profile_name=profile
             )
         if mode == "instance_principal":
             return oci_genai_auth.OciInstancePrincipalAuth()
-    except Exception as exc:  # noqa: BLE001 - every library failure becomes one clear message
+    except Exception as exc:  # every library failure becomes one clear message
         raise CredentialsError(f"OCI_AUTH={mode}: could not load credentials: {_describe(exc)}") from exc
     raise CredentialsError(f"OCI_AUTH={mode} is not a known mode")
 

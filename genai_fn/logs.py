@@ -85,7 +85,7 @@ def invocation(
     logger.log(logging.WARNING if status >= 500 else logging.INFO, _dumps(line))
 
 
-def event(name: str, level: int = logging.INFO, **fields: object) -> None:
+def event(name: str, fields: dict[str, object], level: int = logging.INFO) -> None:
     logger.log(level, _dumps({"event": name, **fields}))
 
 

@@ -29,9 +29,9 @@ class Service:
         logs.configure(self.settings.log_level if self.settings else "INFO")
         if self.settings:
             self._upstream = Upstream(self.settings, environ)
-            logs.event("start", **self.settings.summary(), auth_mode=self._upstream.auth_mode())
+            logs.event("start", {**self.settings.summary(), "auth_mode": self._upstream.auth_mode()})
         else:
-            logs.event("start", logging.ERROR, problems=self.problem.problems if self.problem else {})
+            logs.event("start", {"problems": self.problem.problems if self.problem else {}}, logging.ERROR)
 
     @property
     def log_prompts(self) -> bool:

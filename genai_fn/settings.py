@@ -107,13 +107,9 @@ class Settings:
             default_model=default_model,
             allowed_models=allowed_models,
             max_output_tokens=reader.number("GENAI_MAX_OUTPUT_TOKENS", int, 2048, 1, 1_000_000),
-            max_body_bytes=reader.number(
-                "GENAI_MAX_BODY_BYTES", int, 1024 * 1024, 1024, FUNCTIONS_PAYLOAD_LIMIT
-            ),
+            max_body_bytes=reader.number("GENAI_MAX_BODY_BYTES", int, 1024 * 1024, 1024, FUNCTIONS_PAYLOAD_LIMIT),
             max_retries=reader.number("GENAI_MAX_RETRIES", int, 2, 0, 10),
-            attempt_timeout_s=reader.number(
-                "GENAI_TIMEOUT_SECONDS", float, 120.0, 1.0, FUNCTIONS_MAX_TIMEOUT_S
-            ),
+            attempt_timeout_s=reader.number("GENAI_TIMEOUT_SECONDS", float, 120.0, 1.0, FUNCTIONS_MAX_TIMEOUT_S),
             deadline_margin_s=reader.number("GENAI_DEADLINE_MARGIN_MS", int, 1000, 0, 30_000) / 1000,
             log_level=reader.choice("GENAI_LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
             log_prompts=reader.flag("GENAI_LOG_PROMPTS", default=False),

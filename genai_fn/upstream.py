@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from . import auth, errors
-from .logs import CallRecord
 from .deadline import Budget
+from .logs import CallRecord
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -86,7 +86,8 @@ class Upstream:
             api_key="not-used",
             # Always explicit: otherwise the SDK would read OPENAI_PROJECT_ID from the environment.
             project=s.project_ocid,
-            http_client=http_client,
+            # openai accepts an httpx (not only httpx2) client at run time; its stubs say otherwise.
+            http_client=http_client,  # type: ignore[arg-type]
             max_retries=0,
         )
 

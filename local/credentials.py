@@ -47,7 +47,14 @@ def _b64url_uint(value: int) -> str:
 
 def public_jwk(key: rsa.RSAPublicKey, kid: str) -> dict[str, str]:
     numbers = key.public_numbers()
-    return {"kid": kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": _b64url_uint(numbers.n), "e": _b64url_uint(numbers.e)}
+    return {
+        "kid": kid,
+        "kty": "RSA",
+        "alg": "RS256",
+        "use": "sig",
+        "n": _b64url_uint(numbers.n),
+        "e": _b64url_uint(numbers.e),
+    }
 
 
 class Issuer:
@@ -87,7 +94,7 @@ class Issuer:
             "exp": now + int(lifetime_s),
             "jti": uuid.uuid4().hex,
         }
-        self.issued.append(claims["jti"])
+        self.issued.append(str(claims["jti"]))
         return jwt.encode(claims, self._key, algorithm="RS256")
 
     def verify(self, token: str) -> dict[str, Any]:

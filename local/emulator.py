@@ -38,9 +38,26 @@ from . import signature
 from .credentials import PROJECT, Issuer
 
 KNOWN_MODELS = frozenset(
-    {"openai.gpt-oss-120b", "openai.gpt-oss-20b", "xai.grok-4", "meta.llama-3.3-70b-instruct", "cohere.command-a-03-2025"}
+    {
+        "openai.gpt-oss-120b",
+        "openai.gpt-oss-20b",
+        "xai.grok-4",
+        "meta.llama-3.3-70b-instruct",
+        "cohere.command-a-03-2025",
+    }
 )
-FAULTS = ("429", "429-no-retry-after", "500", "503", "slow", "hang", "drop", "malformed", "truncate", "401-until-rotate")
+FAULTS = (
+    "429",
+    "429-no-retry-after",
+    "500",
+    "503",
+    "slow",
+    "hang",
+    "drop",
+    "malformed",
+    "truncate",
+    "401-until-rotate",
+)
 _FAULT_MARK = re.compile(r"\[\[fault:([a-z0-9-]+)(?::([0-9.]+))?\]\]")
 PREFIX = "/openai/v1"
 
@@ -216,7 +233,11 @@ class Emulator:
         try:
             signature.verify(request.method, request.path_qs, request.headers, body, resolve)
         except signature.SignatureError as exc:
-            raise _Refusal(401, "NotAuthenticated", f"The required information to complete authentication was not provided or was incorrect: {exc}") from None
+            raise _Refusal(
+                401,
+                "NotAuthenticated",
+                f"The required information to complete authentication was not provided or was incorrect: {exc}",
+            ) from None
         return found
 
     def _authorize(self, request: web.Request, claims: dict[str, Any]) -> None:
@@ -224,7 +245,9 @@ class Emulator:
         allowed = self.authorized_compartments is None or claims.get("res_compartment") in self.authorized_compartments
         if project != self.project or not allowed:
             why = "no such project" if project != self.project else "no policy allows this principal"
-            raise _Refusal(404, "NotAuthorizedOrNotFound", f"Authorization failed or requested resource not found ({why}).")
+            raise _Refusal(
+                404, "NotAuthorizedOrNotFound", f"Authorization failed or requested resource not found ({why})."
+            )
 
     def _fault_for(self, payload: dict[str, Any]) -> Fault | None:
         mark = _FAULT_MARK.search(_input_text(payload.get("input")))
@@ -242,11 +265,15 @@ class Emulator:
     async def _apply_fault(self, request: web.Request, fault: Fault, call: Call) -> web.StreamResponse | None:
         kind = fault.kind
         if kind == "429":
-            raise _Refusal(429, "TooManyRequests", "Too many requests for this tenancy.", {"retry-after": f"{fault.value:g}"})
+            raise _Refusal(
+                429, "TooManyRequests", "Too many requests for this tenancy.", {"retry-after": f"{fault.value:g}"}
+            )
         if kind == "429-no-retry-after":
             raise _Refusal(429, "TooManyRequests", "Too many requests for this tenancy.")
         if kind in ("500", "503"):
-            raise _Refusal(int(kind), "InternalServerError" if kind == "500" else "ServiceUnavailable", "The service failed.")
+            raise _Refusal(
+                int(kind), "InternalServerError" if kind == "500" else "ServiceUnavailable", "The service failed."
+            )
         if kind == "slow":
             await asyncio.sleep(fault.value)
             return None
@@ -254,7 +281,7 @@ class Emulator:
             assert self._stopping is not None
             try:
                 await asyncio.wait_for(self._stopping.wait(), timeout=600)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             raise _Refusal(503, "ServiceUnavailable", "hung")
         if kind == "drop":
@@ -290,12 +317,19 @@ class Emulator:
     async def _create(self, request: web.Request, payload: dict[str, Any]) -> web.StreamResponse:
         model = payload.get("model")
         if not isinstance(model, str) or model not in KNOWN_MODELS:
-            raise _OpenAIRefusal(400, f"The model {model!r} does not exist or is not supported.", "model", "model_not_found")
+            raise _OpenAIRefusal(
+                400, f"The model {model!r} does not exist or is not supported.", "model", "model_not_found"
+            )
         if "input" not in payload or not _input_text(payload["input"]).strip():
             raise _OpenAIRefusal(400, "Missing required parameter: 'input'.", "input", "missing_required_parameter")
         previous = payload.get("previous_response_id")
         if previous is not None and previous not in self.responses:
-            raise _OpenAIRefusal(400, f"Previous response with id '{previous}' not found.", "previous_response_id", "previous_response_not_found")
+            raise _OpenAIRefusal(
+                400,
+                f"Previous response with id '{previous}' not found.",
+                "previous_response_id",
+                "previous_response_not_found",
+            )
         response = _build_response(payload, self.responses.get(previous) if previous else None)
         if payload.get("store", True):
             self.responses[response["id"]] = response
@@ -328,7 +362,9 @@ class _OpenAIRefusal(_Refusal):
 
 
 def _json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response(data, status=status, headers={"opc-request-id": uuid.uuid4().hex.upper(), **(headers or {})})
+    return web.json_response(
+        data, status=status, headers={"opc-request-id": uuid.uuid4().hex.upper(), **(headers or {})}
+    )
 
 
 def _json(body: bytes) -> Any:
@@ -442,13 +478,36 @@ def stream_events(response: dict[str, Any]) -> list[dict[str, Any]]:
             "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []},
         },
         *(
-            {"type": "response.output_text.delta", "item_id": item_id, "output_index": 0, "content_index": 0, "delta": d, "logprobs": []}
+            {
+                "type": "response.output_text.delta",
+                "item_id": item_id,
+                "output_index": 0,
+                "content_index": 0,
+                "delta": d,
+                "logprobs": [],
+            }
             for d in deltas
         ),
-        {"type": "response.output_text.done", "item_id": item_id, "output_index": 0, "content_index": 0, "text": text, "logprobs": []},
-        {"type": "response.content_part.done", "item_id": item_id, "output_index": 0, "content_index": 0, "part": message["content"][0]},
+        {
+            "type": "response.output_text.done",
+            "item_id": item_id,
+            "output_index": 0,
+            "content_index": 0,
+            "text": text,
+            "logprobs": [],
+        },
+        {
+            "type": "response.content_part.done",
+            "item_id": item_id,
+            "output_index": 0,
+            "content_index": 0,
+            "part": message["content"][0],
+        },
         {"type": "response.output_item.done", "output_index": 0, "item": message},
-        {"type": "response.completed" if response["status"] == "completed" else "response.incomplete", "response": response},
+        {
+            "type": "response.completed" if response["status"] == "completed" else "response.incomplete",
+            "response": response,
+        },
     ]
     for number, event in enumerate(events):
         event["sequence_number"] = number

@@ -85,12 +85,12 @@ class Gateway:
             # Bodies over the limit are refused by us with API Gateway's answer, not by aiohttp.
             app = web.Application(client_max_size=self.max_body_bytes + 1)
             app.router.add_route("*", "/{tail:.*}", self._handle)
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
-            loop.run_until_complete(runner.setup())
-            loop.run_until_complete(web.SockSite(runner, sock).start())
+            web_runner = web.AppRunner(app, access_log=None, handle_signals=False)
+            loop.run_until_complete(web_runner.setup())
+            loop.run_until_complete(web.SockSite(web_runner, sock).start())
             ready.set()
             loop.run_forever()
-            loop.run_until_complete(runner.cleanup())
+            loop.run_until_complete(web_runner.cleanup())
             loop.close()
 
         self._thread = threading.Thread(target=serve, name="genai-gateway", daemon=True)
@@ -163,7 +163,7 @@ def _matches(template: str, path: str) -> bool:
     want, got = template.split("/"), path.split("/")
     if len(want) != len(got):
         return False
-    return all(w == g or (w.startswith("{") and g) for w, g in zip(want, got))
+    return all(w == g or (w.startswith("{") and g) for w, g in zip(want, got, strict=True))
 
 
 def _refuse(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:

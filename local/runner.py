@@ -17,6 +17,7 @@ either), to be started again for the next call.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -108,7 +109,9 @@ class FnRunner:
         # fdk binds "phony<name>" and symlinks <name> to it once it serves: wait for the link.
         while not os.path.islink(self.socket_path):
             if self._process.poll() is not None:
-                raise RuntimeError(f"fdk exited with {self._process.returncode} before listening:\n{self.recent_logs()}")
+                raise RuntimeError(
+                    f"fdk exited with {self._process.returncode} before listening:\n{self.recent_logs()}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"fdk did not listen within {ready_timeout_s} s:\n{self.recent_logs()}")
@@ -184,7 +187,9 @@ class FnRunner:
                 "Content-Type": (headers or {}).get("content-type", "application/octet-stream"),
             }
             if gateway:
-                fn_headers.update({"Fn-Intent": "httprequest", "Fn-Http-Method": method.upper(), "Fn-Http-Request-Url": url})
+                fn_headers.update(
+                    {"Fn-Intent": "httprequest", "Fn-Http-Method": method.upper(), "Fn-Http-Request-Url": url}
+                )
                 for name, value in (headers or {}).items():
                     if name.lower() not in HOP_HEADERS:
                         fn_headers[f"Fn-Http-H-{name}"] = value
@@ -206,7 +211,9 @@ class FnRunner:
                 return PlatformResponse(
                     502,
                     {"content-type": "application/json"},
-                    f'{{"code":"FunctionInvokeFailed","message":"function container failed: {type(exc).__name__}"}}'.encode(),
+                    json.dumps(
+                        {"code": "FunctionInvokeFailed", "message": f"container failed: {type(exc).__name__}"}
+                    ).encode(),
                     call_id,
                     time.monotonic() - started,
                 )
