@@ -38,10 +38,10 @@ class Request:
 
     @classmethod
     def from_fdk(cls, ctx: Any, data: io.BytesIO | bytes | None) -> Request:
-        raw_headers = ctx.Headers() or {}
-        through_gateway = _last(raw_headers.get("fn-intent")) == "httprequest"
-        http_headers = ctx.HTTPHeaders() if through_gateway else raw_headers
-        headers = {str(k).lower(): _last(v) for k, v in (http_headers or {}).items()}
+        # For gateway calls fdk merges the client's headers (Fn-Http-H-*) over the
+        # call's own, so Content-Type is there whichever way the agent sent it.
+        headers = {str(k).lower(): _last(v) for k, v in (ctx.Headers() or {}).items()}
+        through_gateway = headers.get("fn-intent") == "httprequest"
         # Not urlsplit: a path that starts with // would be read as a host name.
         path, _, query = (ctx.RequestURL() or "/").partition("#")[0].partition("?")
         if isinstance(data, (bytes, bytearray)):

@@ -18,6 +18,7 @@ import logging
 import sys
 import traceback
 from dataclasses import asdict, dataclass
+from typing import Any
 
 NOISY_LOGGERS = ("openai", "httpx", "httpcore", "oci", "urllib3", "oci_genai_auth", "asyncio")
 #: How much of a prompt or an output a log line may carry when prompt logging is on.
@@ -46,10 +47,9 @@ def configure(level: str) -> None:
     """Send our lines to stderr as bare JSON and quiet the chatty libraries."""
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    if not any(getattr(h, "_genai_fn", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
-        handler._genai_fn = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     # Our lines are already complete JSON; fdk's root handler would prefix them.
     logger.propagate = False
@@ -92,6 +92,19 @@ def event(name: str, fields: dict[str, object], level: int = logging.INFO) -> No
 def crash(call_id: str) -> None:
     """Log the exception being handled, with its traceback, for the operator only."""
     logger.error(_dumps({"event": "unhandled_exception", "call_id": call_id, "traceback": traceback.format_exc()}))
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is now, not what it was when configured
+    (test runners and some hosts replace it after start-up)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
 
 
 def _dumps(line: dict[str, object]) -> str:

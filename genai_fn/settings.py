@@ -196,7 +196,7 @@ class _Reader:
             self.fail(name, f"must be a number, got {raw!r}")
             return default
         if not low <= value <= high:  # type: ignore[operator]
-            self.fail(name, f"must be between {low:g} and {high:g}, got {raw}")
+            self.fail(name, f"must be between {low:.12g} and {high:.12g}, got {raw}")
             return default
         return value
 

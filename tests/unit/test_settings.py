@@ -1,0 +1,98 @@
+"""Configuration: read once, validated, with errors that name the setting."""
+
+import json
+
+import pytest
+
+from genai_fn.settings import Settings, SettingsError
+
+PROJECT = "ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaaexample"
+MINIMAL = {"GENAI_PROJECT_OCID": PROJECT, "GENAI_REGION": "us-chicago-1"}
+
+
+def test_minimal_configuration_gets_documented_defaults():
+    s = Settings.from_environ(MINIMAL)
+    assert s.base_url == "https://inference.generativeai.us-chicago-1.oci.oraclecloud.com/openai/v1"
+    assert s.default_model == "openai.gpt-oss-120b"
+    assert s.allowed_models == frozenset({"openai.gpt-oss-120b"})
+    assert (s.max_output_tokens, s.max_body_bytes, s.max_retries) == (2048, 1024 * 1024, 2)
+    assert s.auth_mode == "auto"
+    assert s.log_prompts is False
+    assert s.deadline_margin_s == 1.0
+
+
+def test_missing_project_is_named():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_environ({"GENAI_REGION": "us-chicago-1"})
+    assert list(caught.value.problems) == ["GENAI_PROJECT_OCID"]
+    assert "GENAI_PROJECT_OCID: is required but not set" in str(caught.value)
+
+
+def test_every_bad_setting_is_reported_at_once():
+    env = {
+        "GENAI_PROJECT_OCID": "ocid1.bucket.oc1..x",
+        "GENAI_REGION": "Chicago",
+        "GENAI_MAX_OUTPUT_TOKENS": "lots",
+        "GENAI_MAX_BODY_BYTES": str(7 * 1024 * 1024),
+        "GENAI_LOG_PROMPTS": "maybe",
+        "OCI_AUTH": "password",
+    }
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_environ(env)
+    assert set(caught.value.problems) == {
+        "GENAI_PROJECT_OCID",
+        "GENAI_REGION",
+        "GENAI_MAX_OUTPUT_TOKENS",
+        "GENAI_MAX_BODY_BYTES",
+        "GENAI_LOG_PROMPTS",
+        "OCI_AUTH",
+    }
+    assert "must be between 1024 and 6291456" in caught.value.problems["GENAI_MAX_BODY_BYTES"]
+
+
+def test_region_comes_from_the_resource_principal_when_not_set():
+    s = Settings.from_environ({"GENAI_PROJECT_OCID": PROJECT, "OCI_RESOURCE_PRINCIPAL_REGION": "eu-frankfurt-1"})
+    assert s.region == "eu-frankfurt-1"
+    assert "eu-frankfurt-1.oci.oraclecloud.com" in s.base_url
+
+
+def test_no_region_anywhere_is_named():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_environ({"GENAI_PROJECT_OCID": PROJECT})
+    assert "GENAI_REGION" in caught.value.problems
+
+
+def test_sovereign_realm_domain_comes_from_region_metadata():
+    meta = json.dumps({"realmKey": "oc9", "realmDomainComponent": "oraclecloud9.com"})
+    s = Settings.from_environ({**MINIMAL, "OCI_REGION_METADATA": meta})
+    assert s.base_url == "https://inference.generativeai.us-chicago-1.oci.oraclecloud9.com/openai/v1"
+
+
+def test_unreadable_region_metadata_is_named():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_environ({**MINIMAL, "OCI_REGION_METADATA": "{not json"})
+    assert "OCI_REGION_METADATA" in caught.value.problems
+
+
+def test_base_url_override_needs_no_region():
+    s = Settings.from_environ({"GENAI_PROJECT_OCID": PROJECT, "GENAI_BASE_URL": "http://127.0.0.1:9/openai/v1/"})
+    assert s.base_url == "http://127.0.0.1:9/openai/v1"
+
+
+def test_allowed_models_list_and_wildcard():
+    s = Settings.from_environ({**MINIMAL, "GENAI_ALLOWED_MODELS": "openai.gpt-oss-120b, xai.grok-4"})
+    assert s.model_allowed("xai.grok-4") and not s.model_allowed("openai.gpt-oss-20b")
+    anything = Settings.from_environ({**MINIMAL, "GENAI_ALLOWED_MODELS": "*"})
+    assert anything.allowed_models is None and anything.model_allowed("whatever.model")
+
+
+def test_allowed_models_must_include_the_default():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_environ({**MINIMAL, "GENAI_ALLOWED_MODELS": "xai.grok-4"})
+    assert "GENAI_ALLOWED_MODELS" in caught.value.problems
+
+
+def test_summary_holds_no_project_ocid():
+    summary = Settings.from_environ(MINIMAL).summary()
+    assert summary["project_configured"] is True
+    assert PROJECT not in json.dumps(summary)
