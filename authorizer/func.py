@@ -144,7 +144,7 @@ def decide(body: bytes, config) -> tuple[int, dict]:
     }
 
 
-def handler(ctx, data: io.BytesIO = None):
+def handler(ctx, data: io.BytesIO | None = None):
     try:
         body = data.getvalue() if data is not None else b""
         status, answer = decide(body, ctx.Config())

@@ -85,9 +85,7 @@ def parse_hashes(config_value: str | None) -> tuple[KeyHash, ...]:
                 "name of letters, digits, '.', '_' or '-' (at most 63)"
             )
         if not _HEX64_RE.match(hexdigest):
-            raise ValueError(
-                f"API_KEY_HASHES entry {position} ({client}): the hash must be 64 hex characters"
-            )
+            raise ValueError(f"API_KEY_HASHES entry {position} ({client}): the hash must be 64 hex characters")
         digest = bytes.fromhex(hexdigest)
         if digest in seen:
             raise ValueError(f"API_KEY_HASHES entry {position} ({client}): duplicate hash")

@@ -43,8 +43,8 @@ resource "oci_apigateway_deployment" "api" {
       error_message = "No ACTIVE function '${var.authorizer_function_name}' in application ${local.application_name}: run `fn deploy --app ${local.application_name}` in authorizer/ first."
     }
     precondition {
-      condition     = var.auth_mode != "api_keys" || length(var.api_clients) > 0
-      error_message = "auth_mode is api_keys but api_clients is empty: create a key with `make api-key NAME=<client>` and add its hash line to terraform.tfvars."
+      condition     = var.auth_mode != "api_keys" || length(local.api_clients) > 0
+      error_message = "auth_mode is api_keys but no client is configured: create a key with `make api-key NAME=<client>` and add its hash line to api_clients (or api_key_hashes)."
     }
     precondition {
       condition     = var.auth_mode != "jwt" || (var.jwt_jwks_uri != null && length(var.jwt_issuers) > 0 && length(var.jwt_audiences) > 0)
@@ -224,7 +224,7 @@ resource "oci_apigateway_deployment" "health" {
 # One usage plan per client, keyed on the authorizer's answer
 # (request.auth[client]), so one leaked or greedy key exhausts only its own budget.
 resource "oci_apigateway_usage_plan" "client" {
-  for_each       = local.deploy_api && local.use_usage_plans ? var.api_clients : {}
+  for_each       = local.deploy_api && local.use_usage_plans ? local.api_clients : {}
   compartment_id = var.compartment_ocid
   display_name   = "${var.name}-${each.key}"
   freeform_tags  = local.tags

@@ -18,12 +18,39 @@ locals {
     GENAI_LOG_PROMPTS       = tostring(var.genai_log_prompts)
   }
 
+  # Clients from api_key_hashes (string form) merged with api_clients (map form).
+  hash_entries = [for e in split(",", var.api_key_hashes) : split(":", trimspace(e)) if trimspace(e) != ""]
+  string_clients = {
+    for name in distinct([for e in local.hash_entries : e[0]]) :
+    name => {
+      key_hashes            = [for e in local.hash_entries : e[1] if e[0] == name]
+      rate_limit_per_second = 2
+      quota                 = 5000
+      quota_unit            = "DAY"
+    }
+  }
+  api_clients = merge(local.string_clients, var.api_clients)
+
   # The authorizer's settings. Hashes of keys, not keys: readable config is fine.
   # Format parsed by authorizer/keys.py: client:sha256hex,client:sha256hex,...
   authorizer_config = var.auth_mode == "api_keys" ? {
-    API_KEY_HASHES           = join(",", flatten([for name, c in var.api_clients : [for h in c.key_hashes : "${name}:${h}"]]))
+    API_KEY_HASHES           = join(",", flatten([for name, c in local.api_clients : [for h in c.key_hashes : "${name}:${h}"]]))
     AUTHORIZER_CACHE_SECONDS = tostring(var.authorizer_cache_seconds)
   } : {}
+}
+
+locals {
+  # Drop empty values (no API clients yet) rather than set empty config keys.
+  app_config = { for k, v in merge(local.function_config, local.authorizer_config) : k => v if v != "" }
+}
+
+# OCI Functions limits the configuration of an application to a few KB; each
+# API key hash costs about 70 bytes.
+check "app_config_size" {
+  assert {
+    condition     = length(jsonencode(local.app_config)) < 4096
+    error_message = "The application config is close to the Functions config size limit (4 KB): fewer API key hashes, or use jwt mode."
+  }
 }
 
 resource "oci_functions_application" "this" {
@@ -32,8 +59,20 @@ resource "oci_functions_application" "this" {
   subnet_ids     = [local.function_subnet_id]
   shape          = var.application_shape
   # Application config reaches every function of the app; both read only their own keys.
-  config        = merge(local.function_config, local.authorizer_config)
+  config        = local.app_config
   freeform_tags = local.tags
+
+  # authorizer/keys.py refuses such a config, which would lock every client out.
+  lifecycle {
+    precondition {
+      condition     = alltrue([for c in values(local.api_clients) : length(c.key_hashes) >= 1 && length(c.key_hashes) <= 2])
+      error_message = "Each API client needs one or two key hashes (two only while rotating)."
+    }
+    precondition {
+      condition     = length(distinct(flatten([for c in values(local.api_clients) : c.key_hashes]))) == length(flatten([for c in values(local.api_clients) : c.key_hashes]))
+      error_message = "The same key hash is configured twice."
+    }
+  }
 }
 
 data "oci_objectstorage_namespace" "this" {

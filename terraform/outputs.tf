@@ -6,6 +6,7 @@ locals {
   auth_header    = var.auth_mode == "api_keys" ? "Authorization: Bearer $GENAI_API_KEY" : "Authorization: Bearer $GENAI_JWT"
   deploy_authz   = var.auth_mode == "api_keys" ? "(cd authorizer && fn deploy --app ${local.application_name})\n" : ""
   phase2_pending = !var.functions_deployed
+  fn_profile     = var.oci_config_profile == null ? "" : "fn update context oracle.profile ${var.oci_config_profile}\n"
 }
 
 output "application_name" {
@@ -28,7 +29,7 @@ output "fn_setup_and_deploy" {
   value       = <<-EOT
     fn create context ${local.fn_context} --provider oracle || true
     fn use context ${local.fn_context}
-    fn update context oracle.compartment-id ${var.compartment_ocid}
+    ${local.fn_profile}fn update context oracle.compartment-id ${var.compartment_ocid}
     fn update context api-url ${local.functions_api}
     fn update context registry ${local.ocir_registry}
     docker login ${local.region_key}.ocir.io   # user: ${local.ocir_namespace}/<username or identity-domain/username>, password: an auth token
@@ -66,7 +67,7 @@ output "curl_example" {
   description = "A first request through the gateway."
   value       = <<-EOT
     curl -sS ${local.gateway_url}/v1/responses \
-      -H '${local.auth_header}' -H 'Content-Type: application/json' \
+      -H "${local.auth_header}" -H 'Content-Type: application/json' \
       -d '{"model": "${var.genai_default_model}", "input": "Say hello in one word."}'
   EOT
 }
@@ -76,7 +77,7 @@ output "wait_for_iam" {
   value       = <<-EOT
     for i in $(seq 1 40); do
       code=$(curl -s -o /dev/null -w '%%{http_code}' ${local.gateway_url}/v1/responses \
-        -H '${local.auth_header}' -H 'Content-Type: application/json' \
+        -H "${local.auth_header}" -H 'Content-Type: application/json' \
         -d '{"model": "${var.genai_default_model}", "input": "ping", "max_output_tokens": 16}')
       [ "$code" = 200 ] && echo ready && break
       echo "HTTP $code: IAM not effective yet, retrying in 30 s ($i/40)"; sleep 30

@@ -372,6 +372,16 @@ variable "api_clients" {
   }
 }
 
+variable "api_key_hashes" {
+  description = "api_keys mode, alternative to api_clients for Resource Manager and scripts: the API_KEY_HASHES string (client:sha256hex,...) exactly as `make api-key` prints it. Clients listed here get the default limits; api_clients wins for a name in both."
+  type        = string
+  default     = ""
+  validation {
+    condition     = can(regex("^\\s*([A-Za-z0-9][A-Za-z0-9_.-]{0,62}:[0-9a-f]{64}\\s*(,\\s*[A-Za-z0-9][A-Za-z0-9_.-]{0,62}:[0-9a-f]{64}\\s*)*)?$", var.api_key_hashes))
+    error_message = "api_key_hashes must be client:sha256hex entries separated by commas (lower-case hex, 64 characters)."
+  }
+}
+
 variable "usage_plans_enabled" {
   description = "api_keys mode: meter each client with its own usage plan keyed on the authorizer's client name. Because a deployment in a usage plan only forwards requests carrying a subscribed client token, /health is then also served by a small anonymous deployment at <path_prefix>-health."
   type        = bool

@@ -45,7 +45,7 @@ def call(body) -> tuple[int, dict]:
         pending = await fixtures.setup_fn_call(func.handler, content=io.BytesIO(raw))
         return await pending
 
-    data, status, headers = asyncio.run(run())
+    data, status, _headers = asyncio.run(run())
     return status, json.loads(data)
 
 
@@ -75,7 +75,7 @@ def test_valid_key_single_argument_token_shape():
 
 
 def test_header_as_single_element_list_and_any_case_parameter_name():
-    status, answer = call({"type": "USER_DEFINED", "data": {"Authorization": [f"Bearer {BOB}"]}})
+    _status, answer = call({"type": "USER_DEFINED", "data": {"Authorization": [f"Bearer {BOB}"]}})
     assert answer["principal"] == "bob"
 
 

@@ -62,9 +62,7 @@ def test_parse_hashes_rejects_bad_config(value):
 
 def test_authenticate_valid_wrong_and_rotation():
     old, new, other = keys.new_key(), keys.new_key(), keys.new_key()
-    parsed = keys.parse_hashes(
-        f"alice:{keys.hash_key(old)},alice:{keys.hash_key(new)},bob:{keys.hash_key(other)}"
-    )
+    parsed = keys.parse_hashes(f"alice:{keys.hash_key(old)},alice:{keys.hash_key(new)},bob:{keys.hash_key(other)}")
     assert keys.authenticate(f"Bearer {old}", parsed) == "alice"
     assert keys.authenticate(f"bearer  {new} ", parsed) == "alice"
     assert keys.authenticate(f"Bearer {other}", parsed) == "bob"
@@ -74,8 +72,20 @@ def test_authenticate_valid_wrong_and_rotation():
 
 @pytest.mark.parametrize(
     "header",
-    [None, 42, b"Bearer x", "", "Bearer", "Bearer ", "Basic abc", "Bearer a b",
-     "Bearer é", "Bearer " + "a" * 600, "Token abc", "Bearer\tabc"],
+    [
+        None,
+        42,
+        b"Bearer x",
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic abc",
+        "Bearer a b",
+        "Bearer é",
+        "Bearer " + "a" * 600,
+        "Token abc",
+        "Bearer\tabc",
+    ],
 )
 def test_authenticate_refuses_malformed_headers(header):
     key = "abc"
@@ -95,9 +105,7 @@ def test_every_hash_is_compared_with_compare_digest(monkeypatch):
     monkeypatch.setattr(keys.hmac, "compare_digest", counting)
     mine = keys.new_key()
     others = [keys.new_key() for _ in range(4)]
-    config = ",".join(
-        [f"first:{keys.hash_key(mine)}"] + [f"c{i}:{keys.hash_key(k)}" for i, k in enumerate(others)]
-    )
+    config = ",".join([f"first:{keys.hash_key(mine)}"] + [f"c{i}:{keys.hash_key(k)}" for i, k in enumerate(others)])
     parsed = keys.parse_hashes(config)
     assert keys.authenticate(f"Bearer {mine}", parsed) == "first"
     assert len(calls) == len(parsed) == 5
@@ -110,7 +118,9 @@ def test_every_hash_is_compared_with_compare_digest(monkeypatch):
 def test_cli_new_prints_key_once_and_matching_hash_lines():
     out = subprocess.run(
         [sys.executable, str(KEYS_PATH), "new", "alice"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     key = re.search(r"(sk-genai-\S+)", out).group(1)
     digest = keys.hash_key(key)
@@ -123,7 +133,10 @@ def test_cli_hash_reads_key_from_stdin_and_rejects_bad_use():
     key = keys.new_key()
     out = subprocess.run(
         [sys.executable, str(KEYS_PATH), "hash", "bob"],
-        input=key + "\n", capture_output=True, text=True, check=True,
+        input=key + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert f"bob:{keys.hash_key(key)}" in out and key not in out
     bad = subprocess.run([sys.executable, str(KEYS_PATH), "new", "bad name"], capture_output=True)

@@ -136,13 +136,22 @@ def test_every_variable_is_typed_and_described():
 
 
 def test_constrained_variables_have_validation():
-    constrained = [
-        n for n in variables()
-        if n.endswith("_ocid") or "region" in n or "cidr" in n
-    ] + [
-        "application_shape", "auth_mode", "rate_limit_key", "genai_log_level", "execution_log_level",
-        "log_retention_days", "api_clients", "path_prefix", "name", "authorizer_cache_seconds",
-        "rate_limit_per_second", "jwt_jwks_uri", "jwt_issuers", "developer_group_name",
+    constrained = [n for n in variables() if n.endswith("_ocid") or "region" in n or "cidr" in n] + [
+        "application_shape",
+        "auth_mode",
+        "rate_limit_key",
+        "genai_log_level",
+        "execution_log_level",
+        "log_retention_days",
+        "api_clients",
+        "api_key_hashes",
+        "path_prefix",
+        "name",
+        "authorizer_cache_seconds",
+        "rate_limit_per_second",
+        "jwt_jwks_uri",
+        "jwt_issuers",
+        "developer_group_name",
     ]
     found = variables()
     for name in constrained:
@@ -175,7 +184,7 @@ def test_every_iam_resource_is_on_the_home_region_provider():
 
 
 def test_dynamic_group_lives_in_the_tenancy():
-    (name, body), = resources("oci_identity_dynamic_group")
+    ((_name, body),) = resources("oci_identity_dynamic_group")
     assert body["compartment_id"] == "${var.tenancy_ocid}"
     assert body["matching_rule"] == "${local.matching_rule}"
 
@@ -202,7 +211,8 @@ def test_policy_statements_are_rendered_from_the_policy_files():
 
 EXPECTED_STATEMENTS = {
     "genai-function": [
-        "allow dynamic-group genai-functions to use generative-ai-family in compartment id ocid1.compartment.oc1..aaaacomp",
+        "allow dynamic-group genai-functions to use generative-ai-family "
+        "in compartment id ocid1.compartment.oc1..aaaacomp",
     ],
     "api-gateway": [
         "allow any-user to use functions-family in compartment id ocid1.compartment.oc1..aaaacomp where ALL "
@@ -258,8 +268,13 @@ def test_dynamic_group_rule_is_limited_to_fnfunc_in_the_compartment_or_the_funct
 
 # --- API Gateway --------------------------------------------------------------
 
-CONTRACT = {("POST", "/v1/responses"), ("GET", "/v1/responses/{id}"), ("DELETE", "/v1/responses/{id}"),
-            ("POST", "/"), ("GET", "/health")}
+CONTRACT = {
+    ("POST", "/v1/responses"),
+    ("GET", "/v1/responses/{id}"),
+    ("DELETE", "/v1/responses/{id}"),
+    ("POST", "/"),
+    ("GET", "/health"),
+}
 
 
 def _routes(deployment_body):
@@ -298,7 +313,7 @@ def test_every_route_but_health_requires_authentication():
 
 
 def test_authentication_modes_match_the_authorizer_and_jwt_settings():
-    (name, body), = [(n, b) for n, b in resources("oci_apigateway_deployment") if n == "api"]
+    ((_name, body),) = [(n, b) for n, b in resources("oci_apigateway_deployment") if n == "api"]
     request = one_block(one_block(body, "specification"), "request_policies")
     auths = {a["type"]: a for a in nested_blocks(request, "authentication")}
     custom, jwt = auths["CUSTOM_AUTHENTICATION"], auths["JWT_AUTHENTICATION"]
@@ -318,19 +333,21 @@ def test_authentication_modes_match_the_authorizer_and_jwt_settings():
 
 
 def test_each_client_has_its_own_usage_plan_and_subscriber():
-    (_, plan), = resources("oci_apigateway_usage_plan")
-    assert plan["for_each"].endswith("var.api_clients : {}}")
+    ((_, plan),) = resources("oci_apigateway_usage_plan")
+    assert plan["for_each"].endswith("local.api_clients : {}}")
     ent = one_block(plan, "entitlements")
     assert one_block(ent, "rate_limit")["value"] == "${each.value.rate_limit_per_second}"
     assert one_block(ent, "quota")["operation_on_breach"] == "REJECT"
-    (_, sub), = resources("oci_apigateway_subscriber")
+    ((_, sub),) = resources("oci_apigateway_subscriber")
     client = one_block(sub, "clients")
     assert client["token"] == "${each.key}" and sub["for_each"] == "${oci_apigateway_usage_plan.client}"
 
 
 def test_authorizer_config_format_is_what_keys_py_parses():
     expr = locals_map()["authorizer_config"]
-    assert "API_KEY_HASHES" in expr and '"${name}:${h}"' in expr.replace("\\", "") and 'join(",",' in expr.replace(" ", "")
+    assert "API_KEY_HASHES" in expr
+    assert '"${name}:${h}"' in expr.replace("\\", "")
+    assert 'join(",",' in expr.replace(" ", "")
 
 
 # --- network ------------------------------------------------------------------

@@ -1,0 +1,36 @@
+# Terraform and authorizer glue, included by the main Makefile (-include mk/*.mk).
+#   make terraform-check   terraform fmt -check + checkov (installs checkov itself)
+#   make terraform-test    the static Terraform tests and the authorizer tests
+#   make api-key NAME=x    new API key for client x: prints it once, and its hash lines
+PY ?= .venv/bin/python
+PYTHON ?= python3
+TF_DIR := terraform
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+.PHONY: terraform-check terraform-fmt checkov terraform-test api-key
+
+$(CHECKOV_STAMP): $(TF_DIR)/requirements-checks.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(TF_DIR)/requirements-checks.txt
+	touch $@
+
+terraform-check: terraform-fmt checkov
+
+terraform-fmt:
+	@if command -v terraform >/dev/null 2>&1; then \
+		terraform fmt -check -recursive -diff $(TF_DIR) && echo "terraform fmt: clean"; \
+	else \
+		echo "terraform-check: terraform is not installed: SKIPPING terraform fmt -check"; \
+	fi
+
+# --skip-download: no network for Prisma Cloud guidelines; results are the same checks.
+checkov: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov -d $(TF_DIR) --framework terraform --compact --quiet --skip-download
+
+terraform-test:
+	$(PY) -m pytest -q tests/terraform tests/authorizer
+
+api-key:
+	@test -n "$(NAME)" || { echo "usage: make api-key NAME=<client>" >&2; exit 2; }
+	@$(PYTHON) authorizer/keys.py new "$(NAME)"
