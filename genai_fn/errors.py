@@ -137,6 +137,16 @@ def upstream_unreachable(detail: str) -> ApiError:
     )
 
 
+def upstream_malformed(request_id: str) -> ApiError:
+    ref = f" (opc-request-id {request_id})" if request_id else ""
+    return ApiError(
+        502,
+        f"OCI Generative AI answered with a body that is not valid JSON{ref}.",
+        type="server_error",
+        code="upstream_malformed",
+    )
+
+
 def from_upstream(
     status: int,
     headers: Mapping[str, str],

@@ -7,7 +7,8 @@ appear only when GENAI_LOG_PROMPTS is on; credentials and `Authorization`
 values never do.
 
 fdk sets the root logger to DEBUG, which makes openai, httpx, httpcore and oci
-write about fifteen lines per call, some of them with request headers. Those
+write about fifteen lines per call, some of them with request headers (httpx2 and
+httpcore2 are the openai SDK's own HTTP stack). Those
 loggers are held at WARNING here.
 """
 
@@ -20,7 +21,7 @@ import traceback
 from dataclasses import asdict, dataclass
 from typing import Any
 
-NOISY_LOGGERS = ("openai", "httpx", "httpcore", "oci", "urllib3", "oci_genai_auth", "asyncio")
+NOISY_LOGGERS = ("openai", "httpx", "httpx2", "httpcore", "httpcore2", "oci", "urllib3", "oci_genai_auth", "asyncio")
 #: How much of a prompt or an output a log line may carry when prompt logging is on.
 LOGGED_TEXT_LIMIT = 2000
 

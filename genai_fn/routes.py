@@ -78,7 +78,9 @@ def create_response(request: Request, service: Service, record: CallRecord, _: s
 
     answer = upstream.raw("POST", "/responses", _budget(request, settings), record, body=payload)
     content_type = answer.headers.get("content-type", "application/json")
-    _record_usage(record, answer.content, streamed=content_type.startswith("text/event-stream"))
+    streamed = content_type.startswith("text/event-stream")
+    if not _record_usage(record, answer.content, streamed=streamed) and not streamed:
+        raise errors.upstream_malformed(record.opc_request_id)
     headers = {"Content-Type": content_type, **_upstream_ref(record)}
     if content_type.startswith("text/event-stream"):
         headers["Cache-Control"] = "no-cache"
@@ -172,6 +174,8 @@ def _by_id(method: str, request: Request, service: Service, record: CallRecord, 
         resource_lookup=True,
     )
     content_type = answer.headers.get("content-type", "application/json")
+    if content_type.startswith("application/json") and not _loads(answer.content):
+        raise errors.upstream_malformed(record.opc_request_id)
     return Reply(answer.status_code, answer.content, {"Content-Type": content_type, **_upstream_ref(record)})
 
 
@@ -237,8 +241,11 @@ def _budget(request: Request, settings: Settings) -> Budget:
     return Budget.from_fn_deadline(request.deadline, settings.deadline_margin_s)
 
 
-def _record_usage(record: CallRecord, content: bytes, *, streamed: bool) -> None:
-    """Pick id, usage and output text out of the upstream answer, for the log line."""
+def _record_usage(record: CallRecord, content: bytes, *, streamed: bool) -> bool:
+    """Pick id, usage and output text out of the upstream answer, for the log line.
+
+    False when the answer is not the JSON object (or event stream) it should be.
+    """
     final: Any = None
     if streamed:
         for line in reversed(content.splitlines()):
@@ -247,14 +254,15 @@ def _record_usage(record: CallRecord, content: bytes, *, streamed: bool) -> None
                 break
     else:
         final = _loads(content)
-    if not isinstance(final, dict):
-        return
+    if not isinstance(final, dict) or not final:
+        return False
     record.response_id = str(final.get("id", ""))
     usage = final.get("usage") or {}
     if isinstance(usage, dict):
         record.input_tokens = usage.get("input_tokens")
         record.output_tokens = usage.get("output_tokens")
     record.output = _output_text(final.get("output"))
+    return True
 
 
 def _output_text(output: Any) -> str | None:

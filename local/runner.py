@@ -184,8 +184,10 @@ class FnRunner:
             fn_headers = {
                 "Fn-Call-Id": call_id,
                 "Fn-Deadline": deadline.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                "Content-Type": (headers or {}).get("content-type", "application/octet-stream"),
             }
+            content_type = next((v for k, v in (headers or {}).items() if k.lower() == "content-type"), None)
+            if content_type:
+                fn_headers["Content-Type"] = content_type
             if gateway:
                 fn_headers.update(
                     {"Fn-Intent": "httprequest", "Fn-Http-Method": method.upper(), "Fn-Http-Request-Url": url}

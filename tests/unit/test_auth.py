@@ -1,7 +1,6 @@
 """Auth-mode selection and the errors that say what is missing. No network is touched:
 instance principal is only ever resolved, never built (building it calls the metadata service)."""
 
-
 import oci_genai_auth
 import pytest
 from cryptography.hazmat.primitives import serialization
