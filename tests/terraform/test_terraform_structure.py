@@ -15,9 +15,8 @@ import re
 import shutil
 import subprocess
 
+import hcl2  # python-hcl2==8.1.4 (requirements-dev.txt); a missing parser must fail, not skip
 import pytest
-
-hcl2 = pytest.importorskip("hcl2", reason="python-hcl2 is needed (pip install python-hcl2==8.1.4)")
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TF = ROOT / "terraform"
