@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 Try it (Ctrl-C to stop):
 
   curl -s {stack.base_url}/health
-  curl -s {stack.base_url}/ -H 'Authorization: Bearer {key}' -d 'What is OCI?'
+  curl -s {stack.base_url}/ -H 'Authorization: Bearer {key}' -H 'Content-Type: text/plain' -d 'What is OCI?'
   curl -s {stack.base_url}/v1/responses -H 'Authorization: Bearer {key}' \\
        -H 'Content-Type: application/json' -d '{{"input": "Hi", "stream": true}}'
 
