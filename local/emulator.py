@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 import threading
 import time
 import uuid
@@ -36,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import signature
 from .credentials import PROJECT, Issuer
+from .server import BackgroundServer
 
 KNOWN_MODELS = frozenset(
     {
@@ -105,9 +105,7 @@ class Emulator:
         self._faults: deque[Fault] = deque()
         self._revoked: set[str] = set()
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
+        self._server = BackgroundServer("genai-emulator", host)
         self._stopping: asyncio.Event | None = None
 
     # -- control ---------------------------------------------------------------
@@ -132,40 +130,22 @@ class Emulator:
             self._revoked.clear()
 
     def start(self) -> Emulator:
-        ready = threading.Event()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, 0))
-        self.port = sock.getsockname()[1]
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
+        def make_app() -> web.Application:
             self._stopping = asyncio.Event()
             app = web.Application(client_max_size=64 * 1024 * 1024)
             app.router.add_route("*", "/_emulator/faults", self._control)
             app.router.add_route("*", PREFIX + "/{tail:.*}", self._handle)
-            self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-            loop.run_until_complete(self._runner.setup())
-            loop.run_until_complete(web.SockSite(self._runner, sock).start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._runner.cleanup())
-            loop.close()
+            return app
 
-        self._thread = threading.Thread(target=serve, name="genai-emulator", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the emulator did not start within 10 s")
+        self._server.start(make_app)
+        self.port = self._server.port
         return self
 
     def stop(self) -> None:
-        if self._loop and self._thread:
-            self._loop.call_soon_threadsafe(self._stopping.set)  # type: ignore[union-attr]
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._thread = None
+        if self._stopping is not None:
+            # Release hanging requests first, so that the server can shut down.
+            self._server.call_soon(self._stopping.set)
+        self._server.stop()
 
     def __enter__(self) -> Emulator:
         return self.start()

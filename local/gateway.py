@@ -14,14 +14,13 @@ Gateway-level refusals look like API Gateway's own: `{"code": 401, "message":
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 
 from aiohttp import web
 
 from .runner import FnRunner, PlatformResponse
+from .server import BackgroundServer
 
 #: The deployment's routes, relative to its path prefix (terraform/apigateway.tf).
 ROUTES: tuple[tuple[str, str], ...] = (
@@ -60,8 +59,7 @@ class Gateway:
         self.host = host
         self.port = port
         self.served = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._server = BackgroundServer("genai-gateway", host, port)
         self._idle: asyncio.Queue[FnRunner] | None = None
 
     @property
@@ -69,41 +67,21 @@ class Gateway:
         return f"http://{self.host}:{self.port}{self.prefix}"
 
     def start(self) -> Gateway:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        ready = threading.Event()
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            self._loop = loop
+        def make_app() -> web.Application:
             self._idle = asyncio.Queue()
             for runner in self.runners:
                 self._idle.put_nowait(runner)
             # Bodies over the limit are refused by us with API Gateway's answer, not by aiohttp.
             app = web.Application(client_max_size=self.max_body_bytes + 1)
             app.router.add_route("*", "/{tail:.*}", self._handle)
-            web_runner = web.AppRunner(app, access_log=None, handle_signals=False)
-            loop.run_until_complete(web_runner.setup())
-            loop.run_until_complete(web.SockSite(web_runner, sock).start())
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(web_runner.cleanup())
-            loop.close()
+            return app
 
-        self._thread = threading.Thread(target=serve, name="genai-gateway", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the gateway did not start within 10 s")
+        self._server.start(make_app)
+        self.port = self._server.port
         return self
 
     def stop(self) -> None:
-        if self._loop and self._thread:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._thread = None
+        self._server.stop()
 
     def __enter__(self) -> Gateway:
         return self.start()
