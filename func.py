@@ -1,7 +1,7 @@
 """OCI Function: OCI Generative AI's Responses API, signed by the function's own identity.
 
-fdk imports this file on the first call and then calls `handler` once per
-request. The path of a request:
+fdk imports this file on the first call (or before binding its socket, with
+GENAI_EAGER_START) and then calls `handler` once per request. The path of a request:
 
     API Gateway → Fn → fdk → handler → routes.dispatch → upstream (OpenAI SDK,
     signed by the resource principal) → OCI Generative AI → Response
@@ -21,8 +21,11 @@ from genai_fn.http import Reply, Request
 from genai_fn.service import Service
 
 # Settings are read and validated now, once per container; the model client is
-# built on the first call that needs it and reused by every later call.
+# built on the first call that needs it, or now with GENAI_EAGER_START (see
+# genai_fn/boot.py), and reused by every later call.
 service = Service(os.environ)
+if service.settings and service.settings.eager_start:
+    service.warm_up()
 
 
 def handler(ctx, data=None):

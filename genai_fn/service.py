@@ -8,6 +8,7 @@ which is far easier to act on than a crash loop in the platform's logs.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 
 from . import errors, logs
@@ -44,6 +45,18 @@ class Service:
         return self.settings, self._upstream
 
     def warm_up(self) -> None:
-        """Build the client now instead of on the first call (for provisioned concurrency)."""
-        if self._upstream is not None:
-            self._upstream.client()
+        """Build the client and sign one offline request now, not on the first call.
+
+        Called at import when GENAI_EAGER_START is on (see `genai_fn.boot`). A
+        failure is logged and left for the first call to report to its caller,
+        as a configuration problem is: the container still starts.
+        """
+        if self._upstream is None:
+            return
+        started = time.monotonic()
+        try:
+            self._upstream.warm_up()
+        except errors.ApiError as exc:
+            logs.event("warm_up", {"ok": False, "error": exc.code}, logging.ERROR)
+            return
+        logs.event("warm_up", {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)})

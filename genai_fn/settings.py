@@ -65,6 +65,7 @@ class Settings:
     deadline_margin_s: float
     log_level: str
     log_prompts: bool
+    eager_start: bool
     auth_mode: str
     oci_config_file: str
     oci_profile: str
@@ -113,6 +114,7 @@ class Settings:
             deadline_margin_s=reader.number("GENAI_DEADLINE_MARGIN_MS", int, 1000, 0, 30_000) / 1000,
             log_level=reader.choice("GENAI_LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
             log_prompts=reader.flag("GENAI_LOG_PROMPTS", default=False),
+            eager_start=reader.flag("GENAI_EAGER_START", default=False),
             auth_mode=reader.choice("OCI_AUTH", AUTH_MODES, "auto"),
             oci_config_file=reader.text("OCI_CONFIG_FILE") or "~/.oci/config",
             oci_profile=reader.text("OCI_CONFIG_PROFILE") or "DEFAULT",
@@ -133,6 +135,7 @@ class Settings:
             "project_configured": bool(self.project_ocid),
             "max_output_tokens": self.max_output_tokens,
             "max_body_bytes": self.max_body_bytes,
+            "eager_start": self.eager_start,
         }
 
 

@@ -44,6 +44,7 @@ class Upstream:
         self._settings = settings
         self._environ = environ
         self._client: openai.OpenAI | None = None
+        self._auth: httpx.Auth | None = None
         self._lock = threading.Lock()
 
     def auth_mode(self) -> str:
@@ -65,6 +66,26 @@ class Upstream:
         s = self._settings
         return auth.resolve_mode(s.auth_mode, self._environ, s.oci_config_file, s.oci_profile)
 
+    def warm_up(self) -> None:
+        """Build the client and run one request through it, signing included, without sending it.
+
+        The request goes to an in-memory transport: the SDK's request path, the
+        signer (which loads the private key) and the first RSA signature are
+        paid now, before any caller waits; nothing reaches the network.
+        """
+        client = self.client()
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            if "signature" not in request.headers.get("authorization", "").lower():
+                raise errors.credentials_unavailable("warm-up request was not signed")
+            return httpx.Response(200, json={})
+
+        with httpx.Client(auth=self._auth, transport=httpx.MockTransport(answer)) as offline:
+            # Same SDK client, same signer; only the transport differs.
+            client.with_options(http_client=offline).post(  # type: ignore[arg-type]
+                "/responses", cast_to=httpx.Response, body={"model": self._settings.default_model, "input": "."}
+            )
+
     def _build_client(self) -> openai.OpenAI:
         import openai
 
@@ -72,6 +93,7 @@ class Upstream:
         try:
             mode = self._resolve_mode()
             signer = auth.build_auth(mode, self._environ, s.oci_config_file, s.oci_profile)
+            self._auth = signer
         except auth.CredentialsError as exc:
             # Not cached: the next call tries again (files may appear or be rotated).
             raise errors.credentials_unavailable(str(exc)) from exc

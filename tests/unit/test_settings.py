@@ -35,6 +35,7 @@ def test_every_bad_setting_is_reported_at_once():
         "GENAI_MAX_OUTPUT_TOKENS": "lots",
         "GENAI_MAX_BODY_BYTES": str(7 * 1024 * 1024),
         "GENAI_LOG_PROMPTS": "maybe",
+        "GENAI_EAGER_START": "soon",
         "OCI_AUTH": "password",
     }
     with pytest.raises(SettingsError) as caught:
@@ -45,6 +46,7 @@ def test_every_bad_setting_is_reported_at_once():
         "GENAI_MAX_OUTPUT_TOKENS",
         "GENAI_MAX_BODY_BYTES",
         "GENAI_LOG_PROMPTS",
+        "GENAI_EAGER_START",
         "OCI_AUTH",
     }
     assert "must be between 1024 and 6291456" in caught.value.problems["GENAI_MAX_BODY_BYTES"]
@@ -96,3 +98,15 @@ def test_summary_holds_no_project_ocid():
     summary = Settings.from_environ(MINIMAL).summary()
     assert summary["project_configured"] is True
     assert PROJECT not in json.dumps(summary)
+
+
+def test_eager_start_is_off_unless_asked_and_boot_reads_the_same_setting():
+    from genai_fn.boot import eager_start_requested
+
+    base = {"GENAI_PROJECT_OCID": PROJECT, "GENAI_REGION": "us-chicago-1"}
+    assert Settings.from_environ(base).eager_start is False
+    assert Settings.from_environ({**base, "GENAI_EAGER_START": "true"}).eager_start is True
+    assert eager_start_requested({**base, "GENAI_EAGER_START": "1"}) is True
+    assert eager_start_requested(base) is False
+    # A broken configuration is reported on every call; boot does not crash on it.
+    assert eager_start_requested({"GENAI_EAGER_START": "true"}) is False
