@@ -81,6 +81,8 @@ class Call:
     jti: str = ""
     reason: str = ""
     body: dict[str, Any] = field(default_factory=dict)
+    #: Time the emulator itself spent on the request (also sent as x-emulator-service-ms).
+    service_ms: float = 0.0
 
 
 class Emulator:
@@ -187,8 +189,9 @@ class Emulator:
         except _Refusal as refusal:
             call.reason = refusal.message
             response = refusal.response()
+        call.service_ms = (time.perf_counter() - started) * 1000
         if isinstance(response, web.Response):
-            response.headers["x-emulator-service-ms"] = f"{(time.perf_counter() - started) * 1000:.3f}"
+            response.headers["x-emulator-service-ms"] = f"{call.service_ms:.3f}"
         call.status = response.status
         return response
 

@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -37,6 +37,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TIMEOUT_S = 120.0
 # Headers the gateway sets or that describe the hop, not the client's request.
+#: What fdk's `fdk` console script runs, for a site folder that has no usable script.
+FDK_SCRIPT = "import sys; from fdk.scripts.fdk import main; sys.exit(main())"
 HOP_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding", "keep-alive"})
 
 
@@ -62,6 +64,13 @@ class FnRunner:
     python_bin: str = sys.executable
     #: Copy the function's output to our stderr as it comes (for `make run`).
     echo_logs: bool = False
+    #: Interpreter arguments that start the container, before `<func.py> handler`
+    #: (e.g. `["-m", "genai_fn.boot"]`); default: fdk's own `fdk` command.
+    entrypoint: Sequence[str] | None = None
+    #: A dependency folder laid out like the image's `/python` (pip --target).
+    #: When set, Python runs with -S and PYTHONPATH=<function dir>:<site_dir>,
+    #: so nothing but that folder and the function can be imported, as in the image.
+    site_dir: Path | None = None
 
     def __post_init__(self) -> None:
         self.logs: deque[str] = deque(maxlen=20_000)
@@ -84,7 +93,6 @@ class FnRunner:
     def start(self, ready_timeout_s: float = 30.0) -> FnRunner:
         """Start the fdk process and wait until its socket is ready."""
         self._dir = tempfile.mkdtemp(prefix="genai-fn-")
-        fdk_bin = shutil.which("fdk", path=os.path.dirname(self.python_bin)) or "fdk"
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": os.environ.get("HOME", "/tmp"),
@@ -93,10 +101,10 @@ class FnRunner:
             "FN_LISTENER": f"unix:{self.socket_path}",
             "PYTHONUNBUFFERED": "1",
             # The Fn Python image runs in /function with PYTHONPATH=/function:/python.
-            "PYTHONPATH": str(self.func_path.parent),
+            "PYTHONPATH": os.pathsep.join(str(p) for p in (self.func_path.parent, self.site_dir) if p),
         }
         self._process = subprocess.Popen(
-            [fdk_bin, str(self.func_path), "handler"],
+            [*self._command(), str(self.func_path), "handler"],
             cwd=str(self.func_path.parent),
             env=env,
             stdin=subprocess.DEVNULL,
@@ -118,6 +126,13 @@ class FnRunner:
             time.sleep(0.005)
         self._client = httpx.Client(transport=httpx.HTTPTransport(uds=self.socket_path), timeout=None)
         return self
+
+    def _command(self) -> list[str]:
+        if self.site_dir is not None:
+            return [self.python_bin, "-S", *(self.entrypoint or ["-c", FDK_SCRIPT])]
+        if self.entrypoint:
+            return [self.python_bin, *self.entrypoint]
+        return [shutil.which("fdk", path=os.path.dirname(self.python_bin)) or "fdk"]
 
     def stop(self) -> None:
         if self._client:

@@ -1,0 +1,147 @@
+"""The whole chain on the dependencies the image ships: hash-checked install, trimmed.
+
+The folder is built as the Dockerfile builds `/python` (`image/site.py`: pip
+install --target from requirements.txt, then image/trim.py), and the function
+runs on it under `python -S` with PYTHONPATH=<function>:<site>, started by the
+Dockerfile's own ENTRYPOINT. Nothing from the test environment is importable
+by the function, so a module the trim removed but the function needs fails
+here. Every upstream request is checked by the emulator's signature verifier.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from image import site, trim
+from local.credentials import ResourcePrincipal
+from local.emulator import Emulator
+from local.gateway import Gateway
+from local.runner import FnRunner
+from local.stack import ApiKeys
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def trimmed_site() -> Path:
+    return site.build(ROOT / "requirements.txt", trimmed=True)
+
+
+def dockerfile_entrypoint() -> list[str]:
+    line = next(x for x in (ROOT / "Dockerfile").read_text().splitlines() if x.startswith("ENTRYPOINT "))
+    argv: list[str] = json.loads(line[len("ENTRYPOINT ") :])
+    assert argv[0] == "python3" and argv[-2:] == ["/function/func.py", "handler"]
+    return argv[1:-2]
+
+
+@pytest.fixture
+def image_runner(function_env: dict[str, str], trimmed_site: Path) -> Iterator[FnRunner]:
+    with FnRunner(env=function_env, site_dir=trimmed_site, entrypoint=dockerfile_entrypoint(), timeout_s=30) as fn:
+        yield fn
+
+
+@pytest.fixture
+def image_sdk(image_runner: FnRunner) -> Iterator[openai.OpenAI]:
+    keys = ApiKeys.generate("image")
+    with Gateway([image_runner], authenticate=keys.authenticate, prefix="/genai") as gateway:
+        yield openai.OpenAI(base_url=gateway.base_url + "/v1", api_key=keys.key, max_retries=0)
+
+
+def test_the_trim_removed_what_it_says(trimmed_site: Path) -> None:
+    assert sorted(p.name for p in trim.oci_services(trimmed_site)) == sorted(trim.KEEP_OCI_SERVICES)
+    for gone in ("aiohttp", "Cython", "pytest", "_pytest", "pygments", "setuptools"):
+        assert not (trimmed_site / gone).exists(), gone
+    assert site.size_bytes(trimmed_site) < 150 * 2**20
+
+
+def test_nothing_outside_the_site_is_importable(trimmed_site: Path) -> None:
+    probe = "import sys, openai, oci_genai_auth, fdk; print([p for p in sys.path if 'site-packages' in p])"
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", probe],
+        env={"PYTHONPATH": f"{ROOT}:{trimmed_site}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "[]"
+    missing = subprocess.run(
+        [sys.executable, "-S", "-c", "import aiohttp"],
+        env={"PYTHONPATH": f"{ROOT}:{trimmed_site}"},
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode != 0 and "No module named 'aiohttp'" in missing.stderr
+
+
+def test_create_stream_retrieve_delete_signed_on_the_trimmed_install(
+    image_sdk: openai.OpenAI, emulator: Emulator
+) -> None:
+    before = len(emulator.calls)
+    created = image_sdk.responses.create(model="openai.gpt-oss-120b", input="trimmed image")
+    assert created.output_text == "Echo: trimmed image"
+    with image_sdk.responses.stream(model="openai.gpt-oss-120b", input="streamed") as stream:
+        assert stream.get_final_response().output_text == "Echo: streamed"
+    assert image_sdk.responses.retrieve(created.id).id == created.id
+    image_sdk.responses.delete(created.id)
+    with pytest.raises(openai.NotFoundError):
+        image_sdk.responses.retrieve(created.id)
+
+    upstream = emulator.calls[before:]
+    assert [c.status for c in upstream[:4]] == [200, 200, 200, 200]
+    # Every request carried a token the emulated IAM issued, and passed the signature check.
+    assert all(c.jti for c in upstream), [c.reason for c in upstream]
+
+
+def test_credentials_rotated_while_running_on_the_trimmed_install(
+    image_sdk: openai.OpenAI, emulator: Emulator, principal: ResourcePrincipal
+) -> None:
+    assert image_sdk.responses.create(model="openai.gpt-oss-120b", input="before").output_text == "Echo: before"
+    first_jti = emulator.calls[-1].jti
+    # Revoke every token issued so far, then rotate: the 401 makes the signer re-read the files.
+    emulator.inject("401-until-rotate")
+    principal.rotate()
+    assert image_sdk.responses.create(model="openai.gpt-oss-120b", input="after").output_text == "Echo: after"
+    assert [c.status for c in emulator.calls[-2:]] == [401, 200]
+    assert emulator.calls[-1].jti not in (first_jti, "")
+
+
+def test_eager_start_warms_up_before_the_socket_and_answers(
+    function_env: dict[str, str], trimmed_site: Path, emulator: Emulator
+) -> None:
+    env = {**function_env, "GENAI_EAGER_START": "true"}
+    with FnRunner(env=env, site_dir=trimmed_site, entrypoint=dockerfile_entrypoint(), timeout_s=30) as runner:
+        # The socket exists only once the warm-up is logged: it ran before the bind.
+        events = [json.loads(line) for line in runner.logs if line.startswith("{")]
+        warm = [e for e in events if e.get("event") == "warm_up"]
+        assert warm and warm[0]["ok"] is True, list(runner.logs)
+        calls_before = len(emulator.calls)
+        answer = runner.invoke(
+            "POST", "/v1/responses", headers={"content-type": "application/json"}, body=b'{"input": "eager"}'
+        )
+        assert answer.status == 200, answer.body
+        assert json.loads(answer.body)["output"][0]["content"][0]["text"] == "Echo: eager"
+        # The warm-up itself sent nothing upstream.
+        assert len(emulator.calls) == calls_before + 1
+
+
+def test_eager_start_with_broken_credentials_still_starts_and_reports_on_call(
+    function_env: dict[str, str], trimmed_site: Path, principal: ResourcePrincipal
+) -> None:
+    env = {**function_env, "GENAI_EAGER_START": "true", "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM": "/nonexistent/key.pem"}
+    with FnRunner(env=env, site_dir=trimmed_site, entrypoint=dockerfile_entrypoint(), timeout_s=30) as runner:
+        events = [json.loads(line) for line in runner.logs if line.startswith("{")]
+        assert any(e.get("event") == "warm_up" and e["ok"] is False for e in events), list(runner.logs)
+        answer = runner.invoke(
+            "POST", "/v1/responses", headers={"content-type": "application/json"}, body=b'{"input": "x"}'
+        )
+        assert answer.status == 502
+        assert httpx.Response(200, content=answer.body).json()["error"]["code"] == "credentials_unavailable"
