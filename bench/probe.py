@@ -1,0 +1,55 @@
+"""Run in a fresh `python -S` process: time a function's start-up, phase by phase.
+
+    python -S bench/probe.py <project|naive> <func.py>
+
+Prints one JSON line: milliseconds spent importing (fdk, then the function
+and every module its client needs), building the client, and making the first
+request, plus the number of modules loaded after that request. The fdk
+process itself cannot be instrumented without changing what is measured, so
+the benchmark takes the split from this probe and the totals from fdk.
+"""
+
+import importlib.util
+import json
+import sys
+import time
+
+t0 = time.perf_counter()
+kind, path = sys.argv[1], sys.argv[2]
+
+import fdk  # noqa: E402,F401  - fdk is loaded before the function, as in the container
+
+spec = importlib.util.spec_from_file_location("func", path)
+func = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(func)
+if kind == "project":
+    # The project imports these lazily, inside client construction: count them as imports.
+    import oci_genai_auth  # noqa: F401
+    import openai  # noqa: F401
+t_import = time.perf_counter()
+
+body = {"model": "openai.gpt-oss-120b", "input": "Hello, how are you?"}
+if kind == "project":
+    from genai_fn.deadline import Budget
+    from genai_fn.logs import CallRecord
+
+    _, upstream = func.service.require()
+    upstream.client()
+    t_build = time.perf_counter()
+    upstream.raw("POST", "/responses", Budget.from_fn_deadline("", 1.0), CallRecord(), body=body)
+else:
+    client = func.build_client()
+    t_build = time.perf_counter()
+    client.responses.create(**body)
+t_call = time.perf_counter()
+
+print(
+    json.dumps(
+        {
+            "imports_ms": (t_import - t0) * 1000,
+            "construction_ms": (t_build - t_import) * 1000,
+            "first_request_ms": (t_call - t_build) * 1000,
+            "modules": len(sys.modules),
+        }
+    )
+)
