@@ -18,6 +18,8 @@ from collections.abc import Mapping
 
 import httpx
 
+from . import sdk_import
+
 RP_VERSION = "OCI_RESOURCE_PRINCIPAL_VERSION"
 RP_FILES = ("OCI_RESOURCE_PRINCIPAL_RPST", "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM")
 
@@ -46,6 +48,7 @@ def build_auth(mode: str, environ: Mapping[str, str], config_file: str, profile:
     """An `httpx.Auth` that signs every request as `mode`, or `CredentialsError`."""
     # Imported here: oci is the heaviest import of the function, and only
     # calls that reach the model need it (not /health, not rejected input).
+    sdk_import.import_sdks()
     import oci_genai_auth
 
     if mode == "resource_principal":
