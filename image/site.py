@@ -10,6 +10,7 @@ them builds a new folder and an unchanged one is reused.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -47,9 +48,27 @@ def build(requirements: Path = ROOT / "requirements.txt", *, trimmed: bool = Tru
     (partial / ".complete").touch()
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
+    # Folders built from an older lock or trim script are never used again.
+    kind = target.name.split("-", 1)[0]
+    for stale in CACHE.glob(f"{kind}-*"):
+        if stale != target and (stale / ".complete").exists():
+            shutil.rmtree(stale, ignore_errors=True)
     return target
 
 
 def size_bytes(site: Path) -> int:
     """Bytes on disk, as the image layer would hold them (files only, no directory entries)."""
     return sum(f.lstat().st_size for f in site.rglob("*") if f.is_file() and f.name != ".complete")
+
+
+def entrypoint(dockerfile: Path = ROOT / "Dockerfile") -> list[str]:
+    """The Dockerfile's ENTRYPOINT as interpreter arguments, e.g. `["-m", "genai_fn.boot"]`.
+
+    The image runs `python3 <args> /function/func.py handler`; the local runner
+    adds the interpreter and the function's path itself.
+    """
+    line = next(x for x in dockerfile.read_text().splitlines() if x.startswith("ENTRYPOINT "))
+    argv: list[str] = json.loads(line[len("ENTRYPOINT ") :])
+    if argv[0] != "python3" or argv[-2:] != ["/function/func.py", "handler"]:
+        raise ValueError(f"unexpected ENTRYPOINT in {dockerfile}: {argv}")
+    return argv[1:-2]

@@ -28,15 +28,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--containers", type=int, default=1, help="function containers behind the gateway")
     parser.add_argument("--real", action="store_true", help="call the real OCI Generative AI instead of the emulator")
     parser.add_argument("--input", default="Hello from a local OCI Function!", help="the sample request's input")
+    parser.add_argument(
+        "--venv",
+        action="store_true",
+        help="run on .venv's packages with fdk's own command instead of the image's trimmed dependencies",
+    )
     args = parser.parse_args(argv)
 
     if args.real and not os.environ.get("GENAI_PROJECT_OCID"):
         parser.error("--real needs GENAI_PROJECT_OCID (and GENAI_REGION) in the environment")
 
-    with Stack(containers=args.containers, prefix=args.prefix, real=args.real, port=args.port) as stack:
+    if not args.venv:
+        print("Building the image's dependency folder (pip install --target, then image/trim.py; once)...", flush=True)
+    stack = Stack(containers=args.containers, prefix=args.prefix, real=args.real, port=args.port, image=not args.venv)
+    with stack:
         where = "real OCI Generative AI" if args.real else f"emulated Generative AI at {stack.emulator.base_url}"  # type: ignore[union-attr]
         print(f"Gateway   {stack.base_url}  (API key auth; /health is open)")
-        print(f"Function  func.py under fdk, {args.containers} container(s), pid {[r.pid for r in stack.runners]}")
+        pids = [r.pid for r in stack.runners]
+        if stack.site_dir:
+            print(f"Function  func.py under fdk (Dockerfile entry point), {args.containers} container(s), pid {pids}")
+            print(f"          dependencies: {stack.site_dir} (as the image's /python, python -S)")
+        else:
+            print(f"Function  func.py under fdk (.venv), {args.containers} container(s), pid {pids}")
         print(f"Upstream  {where}")
         if stack.principal:
             claims = claims_of(stack.principal.token)

@@ -14,8 +14,10 @@ import os
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 from authorizer import keys
+from image import site
 
 from .credentials import PROJECT, Issuer, ResourcePrincipal
 from .emulator import Emulator
@@ -68,6 +70,7 @@ class Stack:
         echo_logs: bool = False,
         port: int = 0,
         timeout_s: float = 120.0,
+        image: bool = True,
     ) -> None:
         self.containers = containers
         self.prefix = prefix
@@ -76,6 +79,9 @@ class Stack:
         self.echo_logs = echo_logs
         self.port = port
         self.timeout_s = timeout_s
+        #: Run as the image does: trimmed dependencies under python -S, the Dockerfile's entry point.
+        self.image = image
+        self.site_dir: Path | None = None
         self.api_keys = ApiKeys.generate("local")
         self.issuer: Issuer | None = None
         self.principal: ResourcePrincipal | None = None
@@ -87,8 +93,18 @@ class Stack:
     def start(self) -> Stack:
         try:
             env = self._function_env()
+            entry: list[str] | None = None
+            if self.image:
+                self.site_dir = site.build()
+                entry = site.entrypoint()
             for _ in range(self.containers):
-                runner = FnRunner(env=env, echo_logs=self.echo_logs, timeout_s=self.timeout_s)
+                runner = FnRunner(
+                    env=env,
+                    echo_logs=self.echo_logs,
+                    timeout_s=self.timeout_s,
+                    site_dir=self.site_dir,
+                    entrypoint=entry,
+                )
                 self.runners.append(self._exit.enter_context(runner))
             self.gateway = self._exit.enter_context(
                 Gateway(self.runners, authenticate=self.api_keys.authenticate, prefix=self.prefix, port=self.port)

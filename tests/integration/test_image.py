@@ -37,10 +37,7 @@ def trimmed_site() -> Path:
 
 
 def dockerfile_entrypoint() -> list[str]:
-    line = next(x for x in (ROOT / "Dockerfile").read_text().splitlines() if x.startswith("ENTRYPOINT "))
-    argv: list[str] = json.loads(line[len("ENTRYPOINT ") :])
-    assert argv[0] == "python3" and argv[-2:] == ["/function/func.py", "handler"]
-    return argv[1:-2]
+    return site.entrypoint(ROOT / "Dockerfile")
 
 
 @pytest.fixture
