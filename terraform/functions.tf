@@ -16,6 +16,7 @@ locals {
     GENAI_MAX_RETRIES       = tostring(var.genai_max_retries)
     GENAI_LOG_LEVEL         = var.genai_log_level
     GENAI_LOG_PROMPTS       = tostring(var.genai_log_prompts)
+    GENAI_EAGER_START       = tostring(var.genai_eager_start)
   }
 
   # Clients from api_key_hashes (string form) merged with api_clients (map form).

@@ -315,6 +315,12 @@ variable "genai_log_prompts" {
   default     = false
 }
 
+variable "genai_eager_start" {
+  description = "GENAI_EAGER_START: each container imports and builds its client before it accepts calls, so its first call costs what a warm call does. Worth it with provisioned concurrency (containers started ahead of traffic); neutral otherwise."
+  type        = bool
+  default     = false
+}
+
 # ---------------------------------------------------------------------------
 # Two-phase deploy
 # ---------------------------------------------------------------------------
