@@ -20,6 +20,9 @@ from urllib.parse import parse_qs
 from . import errors
 
 JSON_TYPES = ("application/json",)
+#: Deeper than this is no Responses API request. Well below the interpreter's recursion limit, so
+#: that a body json.loads accepted cannot fail later, when the SDK serialises it for the model service.
+MAX_JSON_DEPTH = 128
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ class Request:
         # For gateway calls fdk merges the client's headers (Fn-Http-H-*) over the
         # call's own, so Content-Type is there whichever way the agent sent it.
         headers = {str(k).lower(): _last(v) for k, v in (ctx.Headers() or {}).items()}
-        through_gateway = headers.get("fn-intent") == "httprequest"
+        # The merge lets a client's own Fn-Intent header win; but only gateway calls carry client headers at all.
+        through_gateway = headers.get("fn-intent") == "httprequest" or bool(ctx.HTTPHeaders())
         # Not urlsplit: a path that starts with // would be read as a host name.
         path, _, query = (ctx.RequestURL() or "/").partition("#")[0].partition("?")
         if isinstance(data, (bytes, bytearray)):
@@ -69,13 +73,15 @@ class Request:
     def json_body(self) -> Any:
         """The body as JSON, or a 400 that says what is wrong with it."""
         try:
-            return json.loads(self.body, parse_constant=_reject_constant, parse_float=_finite_float)
+            value = json.loads(self.body, parse_constant=_reject_constant, parse_float=_finite_float)
         except UnicodeDecodeError:
             raise errors.bad_request("The request body is not valid UTF-8.", code="invalid_json") from None
         except RecursionError:
             raise errors.bad_request("The request body is nested too deeply.", code="invalid_json") from None
         except ValueError as exc:
             raise errors.bad_request(f"The request body is not valid JSON: {exc}", code="invalid_json") from None
+        _check_parsed(value)
+        return value
 
 
 @dataclass
@@ -89,7 +95,11 @@ class Reply:
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Reply:
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        except UnicodeEncodeError:
+            # A lone surrogate (from a \udXXX escape) has no UTF-8 form: escape it instead of failing.
+            body = json.dumps(payload, separators=(",", ":")).encode()
         return cls(status, body, {"Content-Type": "application/json", **(headers or {})})
 
     @classmethod
@@ -118,3 +128,34 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"number {text[:40]} is out of range")
     return value
+
+
+def _check_parsed(value: Any) -> None:
+    """400 for a parsed body that no later step could send on: too deep, or with a lone surrogate."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if not item.isascii() and not _utf8_ok(item):
+                raise errors.bad_request(
+                    "The request body contains an unpaired surrogate escape (\\ud800-\\udfff).",
+                    code="invalid_json",
+                )
+            continue
+        if isinstance(item, dict):
+            children = [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise errors.bad_request("The request body is nested too deeply.", code="invalid_json")
+        pending.extend((child, depth + 1) for child in children)
+
+
+def _utf8_ok(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
