@@ -13,6 +13,7 @@ purpose: what the caller sees locally is what it sees in OCI.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,9 @@ IAM_HINT = (
     "(4) at least 15 minutes have passed since the last policy change "
     "(the function's resource-principal token is cached that long)."
 )
+
+#: An absolute filesystem path (not part of a URL or of a ~/ path), up to a quote, space or separator.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/])/[^\s'\",;)]+")
 
 
 class ApiError(Exception):
@@ -106,7 +110,9 @@ def misconfigured(message: str) -> ApiError:
 
 
 def credentials_unavailable(message: str) -> ApiError:
-    return ApiError(502, message, type="server_error", code="credentials_unavailable")
+    # The caller learns the auth mode and which setting or file is at fault, not where the
+    # container keeps its key and token: absolute paths are left out of the answer.
+    return ApiError(502, _ABSOLUTE_PATH.sub("<path>", message), type="server_error", code="credentials_unavailable")
 
 
 def deadline_exceeded(detail: str) -> ApiError:

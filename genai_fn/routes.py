@@ -30,6 +30,8 @@ from .settings import Settings
 _RESPONSE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,255}$")
 SIMPLE_FIELDS = {"input", "instructions", "model", "previous_response_id", "max_output_tokens", "temperature"}
 SIMPLE_TYPES = (*JSON_TYPES, "text/plain")
+#: The events that end a Responses API stream, each with the whole response.
+FINAL_EVENTS = (b'"response.completed"', b'"response.incomplete"', b'"response.failed"')
 
 Handler = Callable[[Request, Service, CallRecord, str], Reply]
 
@@ -135,7 +137,10 @@ def simple(request: Request, service: Service, record: CallRecord, _: str) -> Re
 
     raw = upstream.within_budget(attempt, _budget(request, settings), record)
     record.opc_request_id = raw.headers.get("opc-request-id", "")
-    result = raw.parse()
+    try:
+        result = raw.parse()
+    except ValueError:  # not JSON: the same answer as the other routes give, not an internal error
+        raise errors.upstream_malformed(record.opc_request_id) from None
     usage = result.usage
     record.response_id = result.id
     record.input_tokens = usage.input_tokens if usage else None
@@ -249,7 +254,8 @@ def _record_usage(record: CallRecord, content: bytes, *, streamed: bool) -> bool
     final: Any = None
     if streamed:
         for line in reversed(content.splitlines()):
-            if line.startswith(b"data:") and b'"response.completed"' in line:
+            # The last event carries the response: completed, or incomplete when max_output_tokens cut it short.
+            if line.startswith(b"data:") and any(event in line for event in FINAL_EVENTS):
                 final = _loads(line[5:]).get("response")
                 break
     else:
