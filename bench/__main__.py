@@ -81,7 +81,7 @@ def cold(subject: Subject, env: dict[str, str], dependencies: Path, runs: int) -
     for _ in range(runs):
         runner = FnRunner(subject.func, env=env, site_dir=dependencies, entrypoint=subject.entrypoint)
         started = time.perf_counter()
-        with runner.start():
+        with runner:
             ready.append(time.perf_counter() - started)
             invoke_ok(runner)
             totals.append(time.perf_counter() - started)
@@ -130,7 +130,7 @@ def eager(subject: Subject, env: dict[str, str], dependencies: Path, emulator: E
             subject.func, env={**env, "GENAI_EAGER_START": "true"}, site_dir=dependencies, entrypoint=subject.entrypoint
         )
         started = time.perf_counter()
-        with runner.start():
+        with runner:
             ready.append(time.perf_counter() - started)
             first.append(invoke_ok(runner) * 1000 - emulator.calls[-1].service_ms)
     subject.figures["eager_socket_ready_ms"] = statistics.median(ready) * 1000

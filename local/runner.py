@@ -155,7 +155,8 @@ class FnRunner:
         self.start()
 
     def __enter__(self) -> FnRunner:
-        return self.start()
+        # `with runner.start():` must not start a second process (and leak the first).
+        return self if self._process is not None and self._process.poll() is None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
