@@ -34,6 +34,7 @@ from typing import Any
 from image import site
 from local.credentials import PROJECT, Issuer, ResourcePrincipal
 from local.emulator import Emulator
+from local.proc import ProcessProbe
 from local.runner import FnRunner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,13 +61,6 @@ SUBJECTS = [
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def proc_kib(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    raise KeyError(key)
 
 
 def invoke_ok(runner: FnRunner) -> float:
@@ -113,10 +107,11 @@ def warm(subject: Subject, env: dict[str, str], dependencies: Path, emulator: Em
             if n > 50:
                 overheads.append(elapsed * 1000 - emulator.calls[-1].service_ms)
             if n == 100:
-                rss_100 = proc_kib(runner.pid, "VmRSS")
+                rss_100 = ProcessProbe.of(runner.pid).rss_kb
             if n == 1000:
-                rss_1000 = proc_kib(runner.pid, "VmRSS")
-                subject.figures["peak_rss_mb"] = proc_kib(runner.pid, "VmHWM") / 1024
+                probe = ProcessProbe.of(runner.pid)
+                rss_1000 = probe.rss_kb
+                subject.figures["peak_rss_mb"] = probe.hwm_kb / 1024
         emulator.calls.clear()
     subject.figures["warm_median_ms"] = statistics.median(overheads)
     subject.figures["warm_p99_ms"] = percentile(overheads, 0.99)

@@ -37,12 +37,12 @@ import pytest
 
 from image import site
 from local.emulator import Emulator
+from local.proc import ProcessProbe
 from local.runner import FnRunner, PlatformResponse
 from tests.soak.support import (
     MODEL,
     OTHER_MODEL,
     ROOT,
-    ProcessProbe,
     echo_is_complete,
     echo_of,
     invocation_lines,
