@@ -13,9 +13,10 @@ import io
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from fdk import fixtures
@@ -64,6 +65,20 @@ def function_env(principal: ResourcePrincipal, emulator: Emulator) -> dict[str, 
     }
 
 
+def load_source(path: Path, name: str, monkeypatch: pytest.MonkeyPatch | None = None) -> ModuleType:
+    """Import a file afresh, by path and under `name`, the way fdk's customer_code loads func.py.
+
+    With `monkeypatch`, the module is also in `sys.modules` under `name` for the test's duration.
+    """
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    if monkeypatch is not None:
+        monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_function(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> ModuleType:
     """Import func.py afresh, by path, the way fdk does, with exactly `env` as configuration."""
     for name in list(os.environ):
@@ -71,12 +86,17 @@ def load_function(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Modul
             monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    spec = importlib.util.spec_from_file_location("func", ROOT / "func.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "func", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_source(ROOT / "func.py", "func", monkeypatch)
+
+
+def invoke_direct(handler: Callable[..., Any], body: bytes) -> tuple[Any, int, dict[str, str]]:
+    """Call `handler` in-process through fdk as a direct invocation (no gateway): (data, status, headers)."""
+
+    async def run() -> tuple[Any, int, dict[str, str]]:
+        pending = await fixtures.setup_fn_call(handler, content=io.BytesIO(body))
+        return await pending  # type: ignore[no-any-return]
+
+    return asyncio.run(run())
 
 
 def invoke(

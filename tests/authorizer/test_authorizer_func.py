@@ -1,28 +1,17 @@
 """authorizer/func.py run through fdk in-process, as API Gateway would call it."""
 
-import asyncio
 import datetime as dt
-import importlib.util
-import io
 import json
 import pathlib
 
 import pytest
-from fdk import fixtures
+
+from tests.conftest import invoke_direct, load_source
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FUNC_PATH = ROOT / "authorizer" / "func.py"
 
-
-def _load_func():
-    # The way fdk's customer_code loads /function/func.py.
-    spec = importlib.util.spec_from_file_location("authorizer_func_under_test", FUNC_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-func = _load_func()
+func = load_source(FUNC_PATH, "authorizer_func_under_test")
 keys = func.keys
 
 ALICE_OLD, ALICE_NEW, BOB = keys.new_key(), keys.new_key(), keys.new_key()
@@ -40,12 +29,7 @@ def _config(monkeypatch):
 
 def call(body) -> tuple[int, dict]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-
-    async def run():
-        pending = await fixtures.setup_fn_call(func.handler, content=io.BytesIO(raw))
-        return await pending
-
-    data, status, _headers = asyncio.run(run())
+    data, status, _headers = invoke_direct(func.handler, raw)
     return status, json.loads(data)
 
 

@@ -1,7 +1,6 @@
 """authorizer/keys.py: the pure key logic shared by the authorizer function and the local gateway."""
 
 import hashlib
-import importlib.util
 import pathlib
 import re
 import subprocess
@@ -9,18 +8,13 @@ import sys
 
 import pytest
 
+from tests.conftest import load_source
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 KEYS_PATH = ROOT / "authorizer" / "keys.py"
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("keys_under_test", KEYS_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-keys = _load()
+keys = load_source(KEYS_PATH, "keys_under_test")
 
 
 def test_new_key_is_prefixed_random_and_bearer_safe():

@@ -10,41 +10,22 @@ FUZZ_EXAMPLES sets the examples per test: 300 by default (CI-sized), FUZZ_EXAMPL
 
 from __future__ import annotations
 
-import asyncio
-import importlib.util
-import io
 import json
-import os
 import pathlib
 from typing import Any
 
 import pytest
-from fdk import fixtures
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
-FUZZ = settings(
-    derandomize=True,
-    database=None,
-    deadline=None,
-    max_examples=EXAMPLES,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
-)
+from tests.conftest import invoke_direct, load_source
+from tests.fuzz.support import FUZZ
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _load_func():
-    # The way fdk's customer_code loads /function/func.py (a name of its own, apart from tests/authorizer's).
-    spec = importlib.util.spec_from_file_location("authorizer_func_under_fuzz", ROOT / "authorizer" / "func.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-func = _load_func()
+# A module name of its own, apart from tests/authorizer's.
+func = load_source(ROOT / "authorizer" / "func.py", "authorizer_func_under_fuzz")
 keys = func.keys
 
 ALICE_OLD, ALICE_NEW, BOB = keys.new_key(), keys.new_key(), keys.new_key()
@@ -74,12 +55,7 @@ def _config(monkeypatch):
 
 def call(raw: bytes) -> tuple[int, Any]:
     """One authorizer call through fdk; (status, parsed JSON answer), after the checks every answer passes."""
-
-    async def run():
-        pending = await fixtures.setup_fn_call(func.handler, content=io.BytesIO(raw))
-        return await pending
-
-    data, status, headers = asyncio.run(run())
+    data, status, headers = invoke_direct(func.handler, raw)
     text = data.decode("utf-8") if isinstance(data, bytes) else str(data)
     for needle in FORBIDDEN:
         assert needle not in text, f"{needle[:20]!r}… leaked into the answer"

@@ -17,27 +17,18 @@ FUZZ_EXAMPLES sets the examples per test: 300 by default (CI-sized), FUZZ_EXAMPL
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from local.credentials import PROJECT
 from tests.conftest import invoke, load_function
-
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
-FUZZ = settings(
-    derandomize=True,
-    database=None,
-    deadline=None,
-    max_examples=EXAMPLES,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
-)
+from tests.fuzz.support import FUZZ
 
 MODEL = "openai.gpt-oss-120b"
 #: Small, to keep "near and above the limit" cheap; still above Python's 4300-digit int limit.

@@ -9,7 +9,6 @@ authenticated, and no ingress from the internet except HTTPS to the gateway.
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 import re
 import shutil
@@ -17,6 +16,8 @@ import subprocess
 
 import hcl2  # python-hcl2==8.1.4 (requirements-dev.txt); a missing parser must fail, not skip
 import pytest
+
+from tests.conftest import load_source
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TF = ROOT / "terraform"
@@ -322,9 +323,7 @@ def test_authentication_modes_match_the_authorizer_and_jwt_settings():
     assert jwt["issuers"] == "${var.jwt_issuers}" and jwt["audiences"] == "${var.jwt_audiences}"
     assert one_block(jwt, "public_keys")["type"] == "REMOTE_JWKS"
     # The authorizer reads the same parameter name and answers with context.client.
-    spec = importlib.util.spec_from_file_location("authz_for_tf_test", ROOT / "authorizer" / "func.py")
-    func = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(func)
+    func = load_source(ROOT / "authorizer" / "func.py", "authz_for_tf_test")
     assert func.PARAMETER == "authorization"
     plans = nested_blocks(request, "usage_plans")
     assert [p["token_locations"] for p in plans] == [["request.auth[client]"]]
