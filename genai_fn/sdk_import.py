@@ -62,7 +62,7 @@ def import_sdks() -> None:
             return
         finder = _LazyFinder()
         sys.meta_path.insert(0, finder)
-        paused = gc.isenabled()
+        was_enabled = gc.isenabled()
         gc.disable()
         try:
             import oci_genai_auth  # noqa: F401
@@ -70,6 +70,6 @@ def import_sdks() -> None:
         finally:
             sys.meta_path.remove(finder)
             gc.freeze()
-            if paused:
+            if was_enabled:
                 gc.enable()
         _done = True

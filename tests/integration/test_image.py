@@ -36,13 +36,9 @@ def trimmed_site() -> Path:
     return site.build(ROOT / "requirements.txt", trimmed=True)
 
 
-def dockerfile_entrypoint() -> list[str]:
-    return site.entrypoint(ROOT / "Dockerfile")
-
-
 @pytest.fixture
 def image_runner(function_env: dict[str, str], trimmed_site: Path) -> Iterator[FnRunner]:
-    with FnRunner(env=function_env, site_dir=trimmed_site, entrypoint=dockerfile_entrypoint(), timeout_s=30) as fn:
+    with FnRunner(env=function_env, site_dir=trimmed_site, entrypoint=site.entrypoint(), timeout_s=30) as fn:
         yield fn
 
 
@@ -115,7 +111,7 @@ def test_eager_start_warms_up_before_the_socket_and_answers(
     function_env: dict[str, str], trimmed_site: Path, emulator: Emulator
 ) -> None:
     env = {**function_env, "GENAI_EAGER_START": "true"}
-    with FnRunner(env=env, site_dir=trimmed_site, entrypoint=dockerfile_entrypoint(), timeout_s=30) as runner:
+    with FnRunner(env=env, site_dir=trimmed_site, entrypoint=site.entrypoint(), timeout_s=30) as runner:
         # The socket exists only once the warm-up is logged: it ran before the bind.
         events = [json.loads(line) for line in runner.logs if line.startswith("{")]
         warm = [e for e in events if e.get("event") == "warm_up"]
@@ -134,7 +130,7 @@ def test_eager_start_with_broken_credentials_still_starts_and_reports_on_call(
     function_env: dict[str, str], trimmed_site: Path, principal: ResourcePrincipal
 ) -> None:
     env = {**function_env, "GENAI_EAGER_START": "true", "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM": "/nonexistent/key.pem"}
-    with FnRunner(env=env, site_dir=trimmed_site, entrypoint=dockerfile_entrypoint(), timeout_s=30) as runner:
+    with FnRunner(env=env, site_dir=trimmed_site, entrypoint=site.entrypoint(), timeout_s=30) as runner:
         events = [json.loads(line) for line in runner.logs if line.startswith("{")]
         assert any(e.get("event") == "warm_up" and e["ok"] is False for e in events), list(runner.logs)
         answer = runner.invoke(
