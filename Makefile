@@ -30,7 +30,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 install: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m local $(ARGS)
+	$(PY) -m dev.local $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -41,10 +41,10 @@ test: lint terraform-check
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(PY) -m bench $(ARGS)
+	$(PY) -m dev.bench $(ARGS)
 
 soak: $(STAMP)
-	SOAK_CALLS=10000 $(PY) -m pytest -s --timeout 3600 tests/soak/test_soak.py $(PYTEST_ARGS)
+	SOAK_CALLS=10000 $(PY) -m pytest -s --timeout 3600 tests/reliability/test_soak.py $(PYTEST_ARGS)
 	FUZZ_EXAMPLES=10000 $(PY) -m pytest --timeout 3600 tests/fuzz $(PYTEST_ARGS)
 
 lock: $(STAMP)
@@ -59,4 +59,4 @@ audit: $(STAMP)
 clean:
 	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache .cache
 
--include mk/*.mk
+-include dev/mk/*.mk

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from fdk import fixtures
 
-from local.credentials import PROJECT, Issuer, ResourcePrincipal
-from local.emulator import Emulator
+from dev.local.credentials import PROJECT, Issuer, ResourcePrincipal
+from dev.local.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from local.credentials import PROJECT
+from dev.local.credentials import PROJECT
 from tests.conftest import invoke, load_function
 from tests.fuzz.support import FUZZ
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-from local.gateway import Gateway
-from local.runner import FnRunner
-from local.stack import ApiKeys
+from dev.local.gateway import Gateway
+from dev.local.runner import FnRunner
+from dev.local.stack import ApiKeys
 
 pytestmark = pytest.mark.integration
 

@@ -111,8 +111,8 @@ def test_expired_token_then_renewed(sdk, principal, emulator):
 
 
 def test_hanging_upstream_gets_the_functions_504_before_the_deadline(function_env, api_keys, emulator):
-    from local.gateway import Gateway
-    from local.runner import FnRunner
+    from dev.local.gateway import Gateway
+    from dev.local.runner import FnRunner
 
     with FnRunner(env=function_env, timeout_s=4) as fn, Gateway([fn], authenticate=api_keys.authenticate) as gw:
         client = openai.OpenAI(base_url=gw.base_url + "/v1", api_key=api_keys.key, max_retries=0)

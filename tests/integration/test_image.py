@@ -20,12 +20,13 @@ import httpx
 import openai
 import pytest
 
-from image import site, trim
-from local.credentials import ResourcePrincipal
-from local.emulator import Emulator
-from local.gateway import Gateway
-from local.runner import FnRunner
-from local.stack import ApiKeys
+from dev import image_site as site
+from dev.local.credentials import ResourcePrincipal
+from dev.local.emulator import Emulator
+from dev.local.gateway import Gateway
+from dev.local.runner import FnRunner
+from dev.local.stack import ApiKeys
+from image import trim
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from local.runner import FnRunner
+from dev.local.runner import FnRunner
 
 pytestmark = pytest.mark.integration
 MISBEHAVING = Path(__file__).parent / "functions" / "misbehaving.py"

@@ -5,8 +5,8 @@ import oci_genai_auth
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from dev.local.credentials import new_rsa_key
 from genai_fn.auth import CredentialsError, build_auth, resolve_mode
-from local.credentials import new_rsa_key
 
 
 def write_key(path):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from local.credentials import PROJECT
+from dev.local.credentials import PROJECT
 from tests.conftest import invoke, load_function
 
 MODEL = "openai.gpt-oss-120b"

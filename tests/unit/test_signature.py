@@ -13,7 +13,7 @@ import oci
 import oci_genai_auth
 import pytest
 
-from local.credentials import PROJECT, new_rsa_key
+from dev.local.credentials import PROJECT, new_rsa_key
 
 
 class FixedAuth(oci_genai_auth.HttpxOciAuth):
@@ -122,7 +122,7 @@ def test_x_content_sha256_must_be_signed(emulator, principal):
 
 
 def test_token_not_issued_by_iam_is_refused(emulator, principal):
-    from local.credentials import Issuer
+    from dev.local.credentials import Issuer
 
     rogue = Issuer().issue(new_rsa_key().public_key(), tenancy="t", compartment="c", resource_id="r", lifetime_s=600)
     signer = oci.auth.signers.SecurityTokenSigner(rogue, new_rsa_key())

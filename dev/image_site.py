@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import trim
+from image import trim
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "sites"

@@ -1,4 +1,4 @@
-"""Helpers of the soak suite: a recording runner, answer parsing (process probes: local/proc.py)."""
+"""Helpers of the soak suite: a recording runner, answer parsing (process probes: dev/local/proc.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from local.runner import FnRunner, PlatformResponse
+from dev.local.runner import FnRunner, PlatformResponse
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "openai.gpt-oss-120b"

@@ -1,4 +1,4 @@
-"""`make bench` (python -m bench): the project's function against the naive baseline.
+"""`make bench` (python -m dev.bench): the project's function against the naive baseline.
 
 Both run under the real fdk through the local runner, on dependency folders
 built the way their images are (`image/site.py`), against the same local
@@ -7,7 +7,7 @@ Responses emulator with the same emulated resource principal: no network.
 For each function it measures
   cold start   fresh process → socket ready → first answer (median of --cold
                processes), split into imports / client construction / first
-               request by `bench/probe.py` in as many fresh processes;
+               request by `dev/bench/probe.py` in as many fresh processes;
   warm         per-call latency over the socket minus the emulator's own
                service time (median, p99 over --calls calls);
   memory       peak RSS (VmHWM) after 1,000 calls, RSS growth call 100 → 1,000;
@@ -31,14 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from image import site
-from local.credentials import PROJECT, Issuer, ResourcePrincipal
-from local.emulator import Emulator
-from local.proc import ProcessProbe
-from local.runner import FnRunner
+from dev import image_site as site
+from dev.local.credentials import PROJECT, Issuer, ResourcePrincipal
+from dev.local.emulator import Emulator
+from dev.local.proc import ProcessProbe
+from dev.local.runner import FnRunner
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+ROOT = Path(__file__).resolve().parent.parent.parent
+RESULTS = ROOT / "dev" / "bench" / "results"
 BODY = json.dumps({"model": "openai.gpt-oss-120b", "input": "Hello, how are you?"}).encode()
 HEADERS = {"content-type": "application/json"}
 
@@ -54,7 +54,7 @@ class Subject:
 
 SUBJECTS = [
     Subject("project", ROOT / "func.py", trimmed=True, entrypoint=["-m", "genai_fn.boot"]),
-    Subject("naive", ROOT / "bench" / "naive" / "func.py", trimmed=False, entrypoint=None),
+    Subject("naive", ROOT / "dev" / "bench" / "naive" / "func.py", trimmed=False, entrypoint=None),
 ]
 
 
@@ -85,7 +85,7 @@ def cold(subject: Subject, env: dict[str, str], dependencies: Path, runs: int) -
     probes = []
     for _ in range(runs):
         out = subprocess.run(
-            [sys.executable, "-S", str(ROOT / "bench" / "probe.py"), subject.name, str(subject.func)],
+            [sys.executable, "-S", str(ROOT / "dev" / "bench" / "probe.py"), subject.name, str(subject.func)],
             env={**env, "PYTHONPATH": f"{subject.func.parent}{os.pathsep}{dependencies}"},
             capture_output=True,
             text=True,

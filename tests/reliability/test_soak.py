@@ -15,9 +15,9 @@ Between call 100 and call N the process may not grow: peak RSS (VmHWM) and
 RSS each by under 5 MB, and exactly as many open file descriptors and threads.
 No timings are asserted.
 
-    SOAK_CALLS=10000 .venv/bin/python -m pytest tests/soak/test_soak.py -s -p no:cacheprovider
+    SOAK_CALLS=10000 .venv/bin/python -m pytest tests/reliability/test_soak.py -s -p no:cacheprovider
 
-prints the figures and, when SOAK_CALLS is set, writes them to bench/results/soak.json.
+prints the figures and, when SOAK_CALLS is set, writes them to dev/bench/results/soak.json.
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ from typing import Any
 
 import pytest
 
-from image import site
-from local.emulator import Emulator
-from local.proc import ProcessProbe
-from local.runner import FnRunner, PlatformResponse
-from tests.soak.support import (
+from dev import image_site as site
+from dev.local.emulator import Emulator
+from dev.local.proc import ProcessProbe
+from dev.local.runner import FnRunner, PlatformResponse
+from tests.reliability.support import (
     MODEL,
     OTHER_MODEL,
     ROOT,
@@ -400,7 +400,7 @@ def test_soak_one_process_many_calls(soak_runner: FnRunner, emulator: Emulator, 
             f"fds {row['fds']}, threads {row['threads']}"
         )
     if "SOAK_CALLS" in os.environ:
-        out = ROOT / "bench" / "results" / "soak.json"
+        out = ROOT / "dev" / "bench" / "results" / "soak.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(figures, indent=2) + "\n")
         print(f"  written to {out.relative_to(ROOT)}")

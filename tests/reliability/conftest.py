@@ -11,11 +11,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from local.stack import ApiKeys
+from dev.local.stack import ApiKeys
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "soak: long-running, leak, concurrency and fault-matrix checks (tests/soak)")
+    config.addinivalue_line(
+        "markers", "soak: long-running, leak, concurrency and fault-matrix checks (tests/reliability)"
+    )
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Run in a fresh `python -S` process: time a function's start-up, phase by phase.
 
-    python -S bench/probe.py <project|naive> <func.py>
+    python -S dev/bench/probe.py <project|naive> <func.py>
 
 Prints one JSON line: milliseconds spent importing (fdk, then the function
 and every module its client needs), building the client, and making the first

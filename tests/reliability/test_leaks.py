@@ -30,12 +30,12 @@ from typing import Any
 import httpx
 import pytest
 
-from local.credentials import PROJECT, ResourcePrincipal
-from local.emulator import Emulator
-from local.gateway import Gateway
-from local.runner import FnRunner
-from local.stack import ApiKeys
-from tests.soak.support import MODEL, OTHER_MODEL, ROOT, output_text, sse_events
+from dev.local.credentials import PROJECT, ResourcePrincipal
+from dev.local.emulator import Emulator
+from dev.local.gateway import Gateway
+from dev.local.runner import FnRunner
+from dev.local.stack import ApiKeys
+from tests.reliability.support import MODEL, OTHER_MODEL, ROOT, output_text, sse_events
 
 pytestmark = pytest.mark.soak
 

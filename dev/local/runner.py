@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_TIMEOUT_S = 120.0
 # Headers the gateway sets or that describe the hop, not the client's request.
 #: What fdk's `fdk` console script runs, for a site folder that has no usable script.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from authorizer import keys
-from image import site
+from dev import image_site as site
 
 from .credentials import PROJECT, Issuer, ResourcePrincipal
 from .emulator import Emulator

@@ -1,8 +1,8 @@
 """`make run`: the function running locally exactly as OCI runs it, then a sample call.
 
-python -m local                 # emulated OCI; serve until Ctrl-C
-python -m local --once          # one sample request, then exit
-python -m local --real          # the real OCI Generative AI, signed with your OCI CLI session
+python -m dev.local                 # emulated OCI; serve until Ctrl-C
+python -m dev.local --once          # one sample request, then exit
+python -m dev.local --real          # the real OCI Generative AI, signed with your OCI CLI session
                                 # (needs GENAI_PROJECT_OCID and GENAI_REGION; OCI_AUTH=session by default)
 """
 
@@ -21,7 +21,7 @@ from .stack import Stack
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m dev.local", description=__doc__.split("\n\n")[0])
     parser.add_argument("--once", action="store_true", help="send the sample request and exit")
     parser.add_argument("--port", type=int, default=8080, help="gateway port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--prefix", default="", help="gateway path prefix, like the deployment's (e.g. /genai)")

@@ -25,11 +25,11 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
-from local.emulator import Emulator
-from local.gateway import Gateway
-from local.runner import FnRunner
-from local.stack import ApiKeys
-from tests.soak.support import echo_of, invocation_lines, output_text, sse_events
+from dev.local.emulator import Emulator
+from dev.local.gateway import Gateway
+from dev.local.runner import FnRunner
+from dev.local.stack import ApiKeys
+from tests.reliability.support import echo_of, invocation_lines, output_text, sse_events
 
 pytestmark = pytest.mark.soak
 

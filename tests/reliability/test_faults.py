@@ -29,11 +29,11 @@ from typing import Any
 import httpx
 import pytest
 
-from local.credentials import PROJECT, Issuer, ResourcePrincipal
-from local.emulator import Emulator
-from local.gateway import Gateway
-from local.stack import ApiKeys
-from tests.soak.support import ROOT, RecordingRunner, invocation_lines, output_text
+from dev.local.credentials import PROJECT, Issuer, ResourcePrincipal
+from dev.local.emulator import Emulator
+from dev.local.gateway import Gateway
+from dev.local.stack import ApiKeys
+from tests.reliability.support import ROOT, RecordingRunner, invocation_lines, output_text
 
 pytestmark = pytest.mark.soak
 
