@@ -81,6 +81,8 @@ class Call:
     jti: str = ""
     reason: str = ""
     body: dict[str, Any] = field(default_factory=dict)
+    #: The request body exactly as it arrived.
+    raw_body: bytes = b""
     #: Time the emulator itself spent on the request (also sent as x-emulator-service-ms).
     service_ms: float = 0.0
 
@@ -171,7 +173,7 @@ class Emulator:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         body = await request.read()
-        call = Call(request.method, request.path, 0)
+        call = Call(request.method, request.path, 0, raw_body=body)
         self.calls.append(call)
         try:
             claims = self._authenticate(request, body)
