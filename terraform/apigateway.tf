@@ -1,20 +1,24 @@
-# One public gateway; its deployment exists only once the functions do
-# (functions_deployed = true), because every route needs a function OCID.
-#
-# Routes (relative to path_prefix), all ORACLE_FUNCTIONS_BACKEND to the main function:
-#   POST /v1/responses, GET|DELETE /v1/responses/{id}, POST /   -> authenticated
-#   GET /health                                                 -> anonymous
+# One public gateway and two deployments, created once the functions exist
+# (functions_deployed = true), because every route needs a function OCID:
+#   <path_prefix>         every route of routes.json's "authenticated" list:
+#                         authorizer (or JWT), per-client usage plans, a
+#                         deployment-wide rate limit
+#   <path_prefix>-health  GET /health, anonymous, its own small per-address
+#                         rate limit (a rate limit is per deployment, and a
+#                         deployment in a usage plan only forwards requests
+#                         that carry a subscribed client token)
+# Every route drops the client's Authorization header before the backend: the
+# key has been checked by then and the function has no use for it.
 # An ORACLE_FUNCTIONS_BACKEND takes only a function OCID (no gateway-side
 # timeouts): the function's own timeout from func.yaml bounds each call.
+# Attribute names: provider v8.28.0, internal/service/apigateway/
+# apigateway_deployment_resource.go (tests/terraform/data/oci-provider-schema.json).
 
 locals {
   deploy_api      = var.functions_deployed
   use_usage_plans = var.auth_mode == "api_keys" && var.usage_plans_enabled
-  # A deployment in a usage plan only forwards requests that carry a subscribed
-  # client token, which an anonymous /health probe cannot: it then gets its own
-  # small deployment instead.
-  health_in_main = !local.use_usage_plans
-  health_prefix  = local.health_in_main ? var.path_prefix : "${var.path_prefix}-health"
+  health_prefix   = "${var.path_prefix}-health"
+  api_routes      = jsondecode(file("${path.module}/routes.json"))
 }
 
 resource "oci_apigateway_gateway" "this" {
@@ -71,8 +75,8 @@ resource "oci_apigateway_deployment" "api" {
         content {
           type        = "CUSTOM_AUTHENTICATION"
           function_id = local.authorizer_function_id
-          # Only /health may opt out, and only when it lives in this deployment.
-          is_anonymous_access_allowed = local.health_in_main
+          # /health lives in its own deployment: nothing here is anonymous.
+          is_anonymous_access_allowed = false
           parameters = {
             authorization = "request.headers[Authorization]"
           }
@@ -91,7 +95,7 @@ resource "oci_apigateway_deployment" "api" {
           issuers                     = var.jwt_issuers
           audiences                   = var.jwt_audiences
           max_clock_skew_in_seconds   = 60
-          is_anonymous_access_allowed = local.health_in_main
+          is_anonymous_access_allowed = false
           public_keys {
             type                        = "REMOTE_JWKS"
             uri                         = var.jwt_jwks_uri
@@ -114,60 +118,28 @@ resource "oci_apigateway_deployment" "api" {
       }
     }
 
-    routes {
-      path    = "/v1/responses"
-      methods = ["POST"]
-      backend {
-        type        = "ORACLE_FUNCTIONS_BACKEND"
-        function_id = local.function_id
-      }
-      request_policies {
-        authorization {
-          type = "AUTHENTICATION_ONLY"
-        }
-      }
-    }
-
-    routes {
-      path    = "/v1/responses/{id}"
-      methods = ["GET", "DELETE"]
-      backend {
-        type        = "ORACLE_FUNCTIONS_BACKEND"
-        function_id = local.function_id
-      }
-      request_policies {
-        authorization {
-          type = "AUTHENTICATION_ONLY"
-        }
-      }
-    }
-
-    routes {
-      path    = "/"
-      methods = ["POST"]
-      backend {
-        type        = "ORACLE_FUNCTIONS_BACKEND"
-        function_id = local.function_id
-      }
-      request_policies {
-        authorization {
-          type = "AUTHENTICATION_ONLY"
-        }
-      }
-    }
-
     dynamic "routes" {
-      for_each = local.health_in_main ? [1] : []
+      for_each = local.api_routes.authenticated
       content {
-        path    = "/health"
-        methods = ["GET"]
+        path    = routes.value.path
+        methods = routes.value.methods
         backend {
           type        = "ORACLE_FUNCTIONS_BACKEND"
           function_id = local.function_id
         }
         request_policies {
           authorization {
-            type = "ANONYMOUS"
+            type = "AUTHENTICATION_ONLY"
+          }
+          # "Adding Header Transformation Request Policies":
+          # https://docs.oracle.com/iaas/Content/APIGateway/Tasks/apigatewayheadertransformations.htm
+          header_transformations {
+            filter_headers {
+              type = "BLOCK"
+              items {
+                name = "Authorization"
+              }
+            }
           }
         }
       }
@@ -175,9 +147,9 @@ resource "oci_apigateway_deployment" "api" {
   }
 }
 
-# Anonymous liveness probe, separate from the metered API (see health_in_main).
+# Anonymous liveness probe, separate from the metered API.
 resource "oci_apigateway_deployment" "health" {
-  count          = local.deploy_api && !local.health_in_main ? 1 : 0
+  count          = local.deploy_api ? 1 : 0
   compartment_id = var.compartment_ocid
   gateway_id     = oci_apigateway_gateway.this.id
   path_prefix    = local.health_prefix
@@ -203,19 +175,32 @@ resource "oci_apigateway_deployment" "health" {
     }
 
     request_policies {
-      # Probes need little: one budget per caller address.
+      # Probes need little, and must not spend the clients' budget.
       rate_limiting {
-        rate_in_requests_per_second = 2
+        rate_in_requests_per_second = var.health_rate_limit_per_second
         rate_key                    = "CLIENT_IP"
       }
     }
 
-    routes {
-      path    = "/health"
-      methods = ["GET"]
-      backend {
-        type        = "ORACLE_FUNCTIONS_BACKEND"
-        function_id = local.function_id
+    dynamic "routes" {
+      for_each = local.api_routes.anonymous
+      content {
+        path    = routes.value.path
+        methods = routes.value.methods
+        backend {
+          type        = "ORACLE_FUNCTIONS_BACKEND"
+          function_id = local.function_id
+        }
+        request_policies {
+          header_transformations {
+            filter_headers {
+              type = "BLOCK"
+              items {
+                name = "Authorization"
+              }
+            }
+          }
+        }
       }
     }
   }
@@ -255,10 +240,11 @@ resource "oci_apigateway_subscriber" "client" {
   usage_plans    = [each.value.id]
   freeform_tags  = local.tags
 
-  # The "token" is the client name the authorizer returns, used for metering
-  # only; authentication already happened in the authorizer.
+  # The token is what the authorizer returns as request.auth[client]
+  # ("<stack_id>.<client>", unique in the tenancy), used for metering only;
+  # authentication already happened in the authorizer.
   clients {
     name  = each.key
-    token = each.key
+    token = local.client_tokens[each.key]
   }
 }

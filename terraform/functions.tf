@@ -4,11 +4,17 @@
 locals {
   application_name = "${var.name}-app"
 
+  # Names that must be unique in the whole tenancy (dynamic group, policies,
+  # OCIR repositories, usage-plan subscriber tokens) carry a short id of where
+  # this stack lives, so a second stack with the same var.name (staging in
+  # another compartment, a colleague's in another region) does not collide.
+  stack_id = substr(sha256("${var.compartment_ocid}/${var.region}/${var.name}"), 0, 6)
+
   # Non-secret settings of the main function (it reads them as environment
   # variables). OCI_AUTH is left unset: the function picks resource principal.
   function_config = {
     GENAI_PROJECT_OCID      = oci_generative_ai_project.this.id
-    GENAI_REGION            = coalesce(var.genai_region, var.region)
+    GENAI_REGION            = local.genai_region
     GENAI_DEFAULT_MODEL     = var.genai_default_model
     GENAI_ALLOWED_MODELS    = join(",", var.genai_allowed_models)
     GENAI_MAX_OUTPUT_TOKENS = tostring(var.genai_max_output_tokens)
@@ -32,10 +38,16 @@ locals {
   }
   api_clients = merge(local.string_clients, var.api_clients)
 
+  # What the authorizer answers as request.auth[client], and so the usage-plan
+  # subscriber's token. Subscriber tokens must be unique in the tenancy
+  # (oci-go-sdk apigateway, CreateSubscriber), so the bare client name of a
+  # second stack would collide: "<stack_id>.<client>" does not.
+  client_tokens = { for name in keys(local.api_clients) : name => "${local.stack_id}.${name}" }
+
   # The authorizer's settings. Hashes of keys, not keys: readable config is fine.
   # Format parsed by authorizer/keys.py: client:sha256hex,client:sha256hex,...
   authorizer_config = var.auth_mode == "api_keys" ? {
-    API_KEY_HASHES           = join(",", flatten([for name, c in local.api_clients : [for h in c.key_hashes : "${name}:${h}"]]))
+    API_KEY_HASHES           = join(",", flatten([for name, c in local.api_clients : [for h in c.key_hashes : "${local.client_tokens[name]}:${h}"]]))
     AUTHORIZER_CACHE_SECONDS = tostring(var.authorizer_cache_seconds)
   } : {}
 }
@@ -43,15 +55,6 @@ locals {
 locals {
   # Drop empty values (no API clients yet) rather than set empty config keys.
   app_config = { for k, v in merge(local.function_config, local.authorizer_config) : k => v if v != "" }
-}
-
-# OCI Functions limits the configuration of an application to a few KB; each
-# API key hash costs about 70 bytes.
-check "app_config_size" {
-  assert {
-    condition     = length(jsonencode(local.app_config)) < 4096
-    error_message = "The application config is close to the Functions config size limit (4 KB): fewer API key hashes, or use jwt mode."
-  }
 }
 
 resource "oci_functions_application" "this" {
@@ -63,8 +66,22 @@ resource "oci_functions_application" "this" {
   config        = local.app_config
   freeform_tags = local.tags
 
-  # authorizer/keys.py refuses such a config, which would lock every client out.
+  # Preconditions, not check blocks: a failed check is only a warning and the
+  # apply goes on into a provider error (Terraform docs, "Checks" vs
+  # "Custom conditions"); a precondition stops the plan with this message.
   lifecycle {
+    # Each create_network = false stack must name its subnets.
+    precondition {
+      condition     = var.create_network || (var.existing_function_subnet_ocid != null && var.existing_gateway_subnet_ocid != null)
+      error_message = "create_network is false: set existing_function_subnet_ocid and existing_gateway_subnet_ocid."
+    }
+    # OCI Functions limits an application's configuration to 4 KB; each API
+    # key hash costs about 80 bytes.
+    precondition {
+      condition     = length(jsonencode(local.app_config)) < 4096
+      error_message = "The application config is over the Functions config size limit (4 KB): fewer API key hashes, or use jwt mode."
+    }
+    # authorizer/keys.py refuses such a config, which would lock every client out.
     precondition {
       condition     = alltrue([for c in values(local.api_clients) : length(c.key_hashes) >= 1 && length(c.key_hashes) <= 2])
       error_message = "Each API client needs one or two key hashes (two only while rotating)."
@@ -82,7 +99,9 @@ data "oci_objectstorage_namespace" "this" {
 
 locals {
   ocir_namespace = data.oci_objectstorage_namespace.this.namespace
-  ocir_registry  = "${local.region_key}.ocir.io/${local.ocir_namespace}/${var.ocir_repository_prefix}"
+  # Repository names are unique per tenancy (its Object Storage namespace).
+  ocir_prefix    = coalesce(var.ocir_repository_prefix, "${var.name}-${local.stack_id}")
+  ocir_registry  = "${local.ocir_host}/${local.ocir_namespace}/${local.ocir_prefix}"
   function_names = var.auth_mode == "api_keys" ? [var.function_name, var.authorizer_function_name] : [var.function_name]
 }
 
@@ -91,7 +110,7 @@ locals {
 resource "oci_artifacts_container_repository" "functions" {
   for_each       = toset(local.function_names)
   compartment_id = var.compartment_ocid
-  display_name   = "${var.ocir_repository_prefix}/${each.key}"
+  display_name   = "${local.ocir_prefix}/${each.key}"
   is_public      = false
   is_immutable   = false
   freeform_tags  = local.tags

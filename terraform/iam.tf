@@ -1,9 +1,13 @@
-# Every statement and matching rule is rendered from ../policies, so what a
+# Every statement and matching rule is rendered from policies/, so what a
 # reviewer reads there is what gets applied. IAM writes go to the home region.
 
 locals {
-  policies_dir       = "${path.module}/../policies"
-  dynamic_group_name = "${var.name}-functions"
+  # ../policies in the repository; ./policies inside the Resource Manager zip
+  # (`make stack` copies it there), so templatefile() resolves in both.
+  policies_dir = fileexists("${path.module}/policies/genai-function.policy") ? "${path.module}/policies" : "${path.module}/../policies"
+  # Dynamic-group and policy names are unique in the tenancy: see local.stack_id.
+  iam_prefix         = "${var.name}-${local.stack_id}"
+  dynamic_group_name = "${local.iam_prefix}-functions"
 
   policy_vars = {
     compartment_ocid         = var.compartment_ocid
@@ -11,11 +15,12 @@ locals {
     dynamic_group_name       = local.dynamic_group_name
     developer_group_name     = coalesce(var.developer_group_name, "unused")
     function_ocid            = coalesce(local.function_id, "unused")
+    genai_verb               = var.genai_function_verb
   }
 
   # Non-blank, non-comment lines of a rendered policy file.
   rendered_policies = {
-    for f in ["genai-function", "api-gateway", "developer-group", "functions-service"] :
+    for f in ["genai-function", "genai-stores", "api-gateway", "developer-group", "functions-service"] :
     f => [
       for line in split("\n", templatefile("${local.policies_dir}/${f}.policy", local.policy_vars)) :
       trimspace(line) if trimspace(line) != "" && !startswith(trimspace(line), "#")
@@ -46,9 +51,20 @@ resource "oci_identity_dynamic_group" "functions" {
 resource "oci_identity_policy" "genai_function" {
   provider       = oci.home
   compartment_id = var.compartment_ocid
-  name           = "${var.name}-function-genai"
+  name           = "${local.iam_prefix}-function-genai"
   description    = "The ${var.name} function may use Generative AI in its compartment (policies/genai-function.policy)"
   statements     = local.rendered_policies["genai-function"]
+  freeform_tags  = local.tags
+  depends_on     = [oci_identity_dynamic_group.functions]
+}
+
+resource "oci_identity_policy" "genai_stores" {
+  count          = var.grant_genai_store_permissions ? 1 : 0
+  provider       = oci.home
+  compartment_id = var.compartment_ocid
+  name           = "${local.iam_prefix}-function-genai-stores"
+  description    = "The ${var.name} function may create and delete Generative AI files, vector stores and containers (policies/genai-stores.policy)"
+  statements     = local.rendered_policies["genai-stores"]
   freeform_tags  = local.tags
   depends_on     = [oci_identity_dynamic_group.functions]
 }
@@ -56,7 +72,7 @@ resource "oci_identity_policy" "genai_function" {
 resource "oci_identity_policy" "api_gateway" {
   provider       = oci.home
   compartment_id = var.compartment_ocid
-  name           = "${var.name}-apigateway-functions"
+  name           = "${local.iam_prefix}-apigateway-functions"
   description    = "API gateways may invoke the functions of this compartment (policies/api-gateway.policy)"
   statements     = local.rendered_policies["api-gateway"]
   freeform_tags  = local.tags
@@ -66,7 +82,7 @@ resource "oci_identity_policy" "developers" {
   count          = var.developer_group_name == null ? 0 : 1
   provider       = oci.home
   compartment_id = var.compartment_ocid
-  name           = "${var.name}-developers-genai"
+  name           = "${local.iam_prefix}-developers-genai"
   description    = "Developers may call Generative AI with their own identity (policies/developer-group.policy)"
   statements     = local.rendered_policies["developer-group"]
   freeform_tags  = local.tags
@@ -78,7 +94,7 @@ resource "oci_identity_policy" "functions_service" {
   # Service statements go in the root compartment (Oracle's Functions set-up
   # guide); they are still scoped to this stack's compartments.
   compartment_id = var.tenancy_ocid
-  name           = "${var.name}-functions-service"
+  name           = "${local.iam_prefix}-functions-service"
   description    = "OCI Functions may pull this stack's images and use its subnets (policies/functions-service.policy)"
   statements     = local.rendered_policies["functions-service"]
   freeform_tags  = local.tags

@@ -12,14 +12,6 @@ locals {
   network_compartment = coalesce(var.network_compartment_ocid, var.compartment_ocid)
 }
 
-# The subnets must come from somewhere: fail at plan time, not at apply time.
-check "own_subnets_given" {
-  assert {
-    condition     = var.create_network || (var.existing_function_subnet_ocid != null && var.existing_gateway_subnet_ocid != null)
-    error_message = "create_network is false: set existing_function_subnet_ocid and existing_gateway_subnet_ocid."
-  }
-}
-
 data "oci_core_services" "all" {
   # "All <region> Services In Oracle Services Network": the label a service
   # gateway and its route rule use.

@@ -4,9 +4,13 @@ locals {
   functions_api  = "https://functions.${var.region}.oci.${var.realm_domain}"
   fn_context     = "${var.name}-${var.region}"
   auth_header    = var.auth_mode == "api_keys" ? "Authorization: Bearer $GENAI_API_KEY" : "Authorization: Bearer $GENAI_JWT"
-  deploy_authz   = var.auth_mode == "api_keys" ? "(cd authorizer && fn deploy --app ${local.application_name})\n" : ""
+  deploy_authz   = var.auth_mode == "api_keys" ? "(cd authorizer && fn deploy --app ${local.application_name} --no-bump)\n" : ""
   phase2_pending = !var.functions_deployed
   fn_profile     = var.oci_config_profile == null ? "" : "fn update context oracle.profile ${var.oci_config_profile}\n"
+  # Every command printed here runs from the repository root (func.yaml is
+  # there, authorizer/ below it, terraform/ beside them).
+  at_repo_root = "test -f func.yaml -a -d authorizer -a -d terraform || { echo 'Run this from the repository root (where func.yaml is).' >&2; exit 1; }"
+  tf_output    = "terraform -chdir=terraform output -raw"
 }
 
 output "application_name" {
@@ -21,19 +25,20 @@ output "application_ocid" {
 
 output "ocir_repositories" {
   description = "OCIR repositories (created in the stack's compartment) that fn pushes the images to."
-  value       = { for name, repo in oci_artifacts_container_repository.functions : name => "${local.region_key}.ocir.io/${local.ocir_namespace}/${repo.display_name}" }
+  value       = { for name, repo in oci_artifacts_container_repository.functions : name => "${local.ocir_host}/${local.ocir_namespace}/${repo.display_name}" }
 }
 
 output "fn_setup_and_deploy" {
-  description = "Commands that point the fn CLI at this application and deploy the functions (run from the repository root)."
+  description = "Commands that point the fn CLI at this application and deploy the functions; they refuse to run outside the repository root. `make deploy` runs the same steps."
   value       = <<-EOT
+    ${local.at_repo_root}
     fn create context ${local.fn_context} --provider oracle || true
     fn use context ${local.fn_context}
     ${local.fn_profile}fn update context oracle.compartment-id ${var.compartment_ocid}
     fn update context api-url ${local.functions_api}
     fn update context registry ${local.ocir_registry}
-    docker login ${local.region_key}.ocir.io   # user: ${local.ocir_namespace}/<username or identity-domain/username>, password: an auth token
-    fn deploy --app ${local.application_name}
+    docker login ${local.ocir_host}   # user: ${local.ocir_namespace}/<username or identity-domain/username>, password: an auth token
+    fn deploy --app ${local.application_name} --no-bump
     ${local.deploy_authz}
   EOT
 }
@@ -73,25 +78,51 @@ output "curl_example" {
 }
 
 output "wait_for_iam" {
-  description = "IAM changes take effect within minutes and the function's resource-principal token is cached for about 15 minutes: this polls until a real request succeeds (or gives up after 20 minutes)."
+  description = "IAM changes take effect within minutes and the function's resource-principal token is cached for about 15 minutes: this polls until a real request succeeds, and exits 1 (saying so) if it never does within 20 minutes."
   value       = <<-EOT
+    ok=""
     for i in $(seq 1 40); do
       code=$(curl -s -o /dev/null -w '%%{http_code}' ${local.gateway_url}/v1/responses \
         -H "${local.auth_header}" -H 'Content-Type: application/json' \
         -d '{"model": "${var.genai_default_model}", "input": "ping", "max_output_tokens": 16}')
-      [ "$code" = 200 ] && echo ready && break
+      [ "$code" = 200 ] && ok=1 && echo ready && break
       echo "HTTP $code: IAM not effective yet, retrying in 30 s ($i/40)"; sleep 30
     done
+    [ -n "$ok" ] || { echo "IAM still refuses after 40 tries (20 minutes): run make smoke URL=${local.gateway_url} KEY=... to see which statement is missing." >&2; exit 1; }
   EOT
 }
 
 output "next_step" {
   description = "What to do now."
   value = local.phase2_pending ? join("\n", [
-    "Phase 1 done. Deploy the functions (terraform output -raw fn_setup_and_deploy), then:",
-    "  terraform apply -var functions_deployed=true   (or set functions_deployed = true in terraform.tfvars)",
+    "Phase 1 done. From the repository root: bash -c \"$(${local.tf_output} fn_setup_and_deploy)\"",
+    "then set functions_deployed = true in terraform/terraform.tfvars (keep it there: a later apply without it deletes the API deployment) and run terraform -chdir=terraform apply.",
+    "Or all of it: make deploy",
     ]) : join("\n", [
-    "Phase 2 done. Wait for IAM (terraform output -raw wait_for_iam | bash), then:",
-    "  terraform output -raw curl_example",
+    "Phase 2 done. Wait for IAM: bash -c \"$(${local.tf_output} wait_for_iam)\"",
+    "then: make smoke URL=$(${local.tf_output} gateway_url) KEY=$GENAI_API_KEY",
   ])
+}
+
+output "deploy_settings" {
+  description = "What dev/deploy.py needs to deploy the functions and check the result (no secrets)."
+  value = {
+    application_name    = local.application_name
+    fn_context          = local.fn_context
+    functions_api_url   = local.functions_api
+    compartment_ocid    = var.compartment_ocid
+    oci_config_profile  = var.oci_config_profile
+    ocir_host           = local.ocir_host
+    ocir_namespace      = local.ocir_namespace
+    ocir_registry       = local.ocir_registry
+    function_names      = local.function_names
+    gateway_url         = local.gateway_url
+    health_url          = local.health_url
+    genai_region        = local.genai_region
+    genai_project_ocid  = oci_generative_ai_project.this.id
+    default_model       = var.genai_default_model
+    dynamic_group_name  = local.dynamic_group_name
+    genai_function_verb = var.genai_function_verb
+    functions_deployed  = var.functions_deployed
+  }
 }

@@ -18,12 +18,28 @@ locals {
     for r in data.oci_identity_regions.all.regions : r.name
     if r.key == data.oci_identity_tenancy.this.home_region_key
   ])
-  # OCIR host uses the short region key (e.g. ord.ocir.io).
   region_key = lower(one([for r in data.oci_identity_regions.all.regions : r.key if r.name == var.region]))
+  # "<key>.ocir.io" exists in the commercial realm (OC1) only; every realm has
+  # "artifacts.<region>.oci.<realm domain>" (Oracle, "Preparing for Container
+  # Registry", https://docs.oracle.com/iaas/Content/Registry/Concepts/registryprerequisites.htm).
+  ocir_host = var.realm_domain == "oraclecloud.com" ? "${local.region_key}.ocir.io" : "artifacts.${var.region}.oci.${var.realm_domain}"
+
+  # The Generative AI project and the endpoint the function calls must be in
+  # the same region: a project OCID sent to another region's endpoint is not
+  # found there (404 NotAuthorizedOrNotFound).
+  genai_region = coalesce(var.genai_region, var.region)
 }
 
 provider "oci" {
   alias               = "home"
   region              = local.home_region
+  config_file_profile = var.oci_config_profile
+}
+
+# The Generative AI project is created where the function will call it, which
+# may be another region than the function's (var.genai_region).
+provider "oci" {
+  alias               = "genai"
+  region              = local.genai_region
   config_file_profile = var.oci_config_profile
 }

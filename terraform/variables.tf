@@ -166,7 +166,23 @@ variable "developer_group_name" {
 }
 
 variable "grant_functions_service_access" {
-  description = "Also create the optional policy letting the OCI Functions service read this compartment's OCIR repositories and use the network (see policies/functions-service.policy). Off by default."
+  description = "Create the policy letting the OCI Functions service read this compartment's OCIR repositories and use the functions' network (policies/functions-service.policy), as Oracle's Functions set-up lists. Turn off only if your tenancy already has equivalent statements."
+  type        = bool
+  default     = true
+}
+
+variable "genai_function_verb" {
+  description = "Verb of the function's statement on generative-ai-family: use (documented for Chat and for API-key callers of the OpenAI-compatible API) or manage (what Oracle's Responses QuickStart grants). See policies/README.md; `make smoke` says when use is not enough."
+  type        = string
+  default     = "use"
+  validation {
+    condition     = contains(["use", "manage"], var.genai_function_verb)
+    error_message = "genai_function_verb must be use or manage."
+  }
+}
+
+variable "grant_genai_store_permissions" {
+  description = "Also grant the function the one-to-one permissions Oracle documents for Files, Vector Stores and Containers (policies/genai-stores.policy), for when genai_function_verb = use does not cover creating and deleting them."
   type        = bool
   default     = false
 }
@@ -230,11 +246,11 @@ variable "authorizer_function_name" {
 }
 
 variable "ocir_repository_prefix" {
-  description = "Prefix of the OCIR repositories fn pushes to: <region-key>.ocir.io/<namespace>/<prefix>/<function>."
+  description = "Prefix of the OCIR repositories fn pushes to: <ocir host>/<namespace>/<prefix>/<function>. null: <name>-<stack id>, unique per stack (repository names are unique in the tenancy)."
   type        = string
-  default     = "genai"
+  default     = null
   validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9._-]{0,63}$", var.ocir_repository_prefix))
+    condition     = var.ocir_repository_prefix == null || can(regex("^[a-z0-9][a-z0-9._-]{0,63}$", var.ocir_repository_prefix))
     error_message = "ocir_repository_prefix must be lower-case letters, digits, '.', '_' or '-'."
   }
 }
@@ -365,8 +381,8 @@ variable "api_clients" {
   }))
   default = {}
   validation {
-    condition     = alltrue([for name, c in var.api_clients : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$", name))])
-    error_message = "api_clients names must be letters, digits, '.', '_' or '-' (at most 63), as keys.py accepts."
+    condition     = alltrue([for name, c in var.api_clients : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,55}$", name))])
+    error_message = "api_clients names must be letters, digits, '.', '_' or '-', at most 56 (keys.py's 63 less the 7-character stack id prefix of the usage token)."
   }
   validation {
     condition     = alltrue([for c in values(var.api_clients) : length(c.key_hashes) >= 1 && length(c.key_hashes) <= 2 && alltrue([for h in c.key_hashes : can(regex("^[0-9a-f]{64}$", h))])])
@@ -383,15 +399,25 @@ variable "api_key_hashes" {
   type        = string
   default     = ""
   validation {
-    condition     = can(regex("^\\s*([A-Za-z0-9][A-Za-z0-9_.-]{0,62}:[0-9a-f]{64}\\s*(,\\s*[A-Za-z0-9][A-Za-z0-9_.-]{0,62}:[0-9a-f]{64}\\s*)*)?$", var.api_key_hashes))
-    error_message = "api_key_hashes must be client:sha256hex entries separated by commas (lower-case hex, 64 characters)."
+    condition     = can(regex("^\\s*([A-Za-z0-9][A-Za-z0-9_.-]{0,55}:[0-9a-f]{64}\\s*(,\\s*[A-Za-z0-9][A-Za-z0-9_.-]{0,55}:[0-9a-f]{64}\\s*)*)?$", var.api_key_hashes))
+    error_message = "api_key_hashes must be client:sha256hex entries separated by commas (client names at most 56 characters, lower-case hex of 64)."
   }
 }
 
 variable "usage_plans_enabled" {
-  description = "api_keys mode: meter each client with its own usage plan keyed on the authorizer's client name. Because a deployment in a usage plan only forwards requests carrying a subscribed client token, /health is then also served by a small anonymous deployment at <path_prefix>-health."
+  description = "api_keys mode: meter each client with its own usage plan keyed on the authorizer's answer (request.auth[client])."
   type        = bool
   default     = true
+}
+
+variable "health_rate_limit_per_second" {
+  description = "Rate limit of the anonymous /health deployment, per caller address: probes need little, and it must not share the clients' budget."
+  type        = number
+  default     = 1
+  validation {
+    condition     = var.health_rate_limit_per_second >= 1 && var.health_rate_limit_per_second <= 100 && floor(var.health_rate_limit_per_second) == var.health_rate_limit_per_second
+    error_message = "health_rate_limit_per_second must be a whole number between 1 and 100."
+  }
 }
 
 variable "authorizer_cache_seconds" {

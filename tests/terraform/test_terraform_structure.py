@@ -9,6 +9,7 @@ authenticated, and no ingress from the internet except HTTPS to the gateway.
 
 from __future__ import annotations
 
+import json
 import pathlib
 import re
 import shutil
@@ -29,6 +30,7 @@ SAMPLE = {
     "dynamic_group_name": "genai-functions",
     "developer_group_name": "genai-developers",
     "function_ocid": "ocid1.fnfunc.oc1.us-chicago-1.aaaafn",
+    "genai_verb": "use",
 }
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -163,7 +165,8 @@ def test_provider_and_terraform_pins():
     tf = one_block(DOCS["versions.tf"], "terraform")
     assert tf["required_version"] == ">= 1.5"
     oci = one_block(tf, "required_providers")["oci"]
-    assert oci == {"source": "oracle/oci", "version": ">= 8.21.0"}
+    # A lower bound for oci_generative_ai_project, an upper bound so a major release is adopted on purpose.
+    assert oci == {"source": "oracle/oci", "version": ">= 8.21.0, < 9.0.0"}
     providers = [p["oci"] for p in DOCS["providers.tf"]["provider"]]
     aliases = [p.get("alias") for p in providers]
     assert aliases.count("home") == 1 and aliases.count(None) == 1
@@ -193,7 +196,11 @@ def test_policy_statements_are_rendered_from_the_policy_files():
     policy_files = sorted(p.stem for p in POLICIES.glob("*.policy"))
     assert policy_files, "policies/*.policy missing"
     loc = locals_map()
-    assert loc["policies_dir"] == "${path.module}/../policies"
+    # ../policies in the repository, ./policies in the Resource Manager zip (test_stack.py).
+    assert loc["policies_dir"] == (
+        '${fileexists("${path.module}/policies/genai-function.policy") ? '
+        '"${path.module}/policies" : "${path.module}/../policies"}'
+    )
     rendered_expr = loc["rendered_policies"]
     assert 'templatefile("${local.policies_dir}/${f}.policy"' in rendered_expr.replace("\\", "")
     listed = re.search(r"for f in \[([^\]]*)\]", rendered_expr).group(1)
@@ -213,6 +220,22 @@ EXPECTED_STATEMENTS = {
     "genai-function": [
         "allow dynamic-group genai-functions to use generative-ai-family "
         "in compartment id ocid1.compartment.oc1..aaaacomp",
+    ],
+    "genai-stores": [
+        "allow dynamic-group genai-functions to {GENERATIVE_AI_FILE_INSPECT, GENERATIVE_AI_FILE_READ, "
+        "GENERATIVE_AI_FILE_CONTENT_READ, GENERATIVE_AI_FILE_CREATE, GENERATIVE_AI_FILE_DELETE} "
+        "in compartment id ocid1.compartment.oc1..aaaacomp",
+        "allow dynamic-group genai-functions to {GENERATIVE_AI_VECTORSTORE_INSPECT, GENERATIVE_AI_VECTORSTORE_READ, "
+        "GENERATIVE_AI_VECTORSTORE_UPDATE, GENERATIVE_AI_VECTORSTORE_CREATE, GENERATIVE_AI_VECTORSTORE_DELETE} "
+        "in compartment id ocid1.compartment.oc1..aaaacomp",
+        "allow dynamic-group genai-functions to {GENERATIVE_AI_VECTORSTORE_FILE_INSPECT, "
+        "GENERATIVE_AI_VECTORSTORE_FILE_READ, GENERATIVE_AI_VECTORSTORE_FILE_UPDATE, "
+        "GENERATIVE_AI_VECTORSTORE_FILE_CREATE, GENERATIVE_AI_VECTORSTORE_FILE_DELETE, "
+        "GENERATIVE_AI_VECTORSTORE_FILE_CONTENT_READ} in compartment id ocid1.compartment.oc1..aaaacomp",
+        "allow dynamic-group genai-functions to {GENERATIVE_AI_CONTAINER_INSPECT, GENERATIVE_AI_CONTAINER_READ, "
+        "GENERATIVE_AI_CONTAINER_CREATE, GENERATIVE_AI_CONTAINER_FILE_INSPECT, GENERATIVE_AI_CONTAINER_FILE_READ, "
+        "GENERATIVE_AI_CONTAINER_FILE_CONTENT_READ, GENERATIVE_AI_CONTAINER_FILE_CREATE, "
+        "GENERATIVE_AI_CONTAINER_FILE_DELETE} in compartment id ocid1.compartment.oc1..aaaacomp",
     ],
     "api-gateway": [
         "allow any-user to use functions-family in compartment id ocid1.compartment.oc1..aaaacomp where ALL "
@@ -234,9 +257,20 @@ def test_rendered_statements_are_exactly_the_reviewed_ones():
 
 
 STATEMENT = re.compile(
-    r"^allow (dynamic-group|any-user|group|service) (\S+ )?to (inspect|read|use) [a-z-]+ "
+    r"^allow (dynamic-group|any-user|group|service) (\S+ )?to "
+    r"((inspect|read|use) [a-z-]+|\{GENERATIVE_AI_[A-Z_]+(, GENERATIVE_AI_[A-Z_]+)*\}) "
     r"in compartment id \S+( where .+)?$"
 )
+
+
+def test_manage_only_when_genai_function_verb_asks_for_it():
+    # The one verb a variable may widen; validated to use or manage (variables.tf).
+    verb = variables()["genai_function_verb"]
+    assert verb["default"] == "use"
+    assert 'contains(["use", "manage"], var.genai_function_verb)' in str(verb["validation"])
+    manage = policy_lines(POLICIES / "genai-function.policy", {**SAMPLE, "genai_verb": "manage"})
+    assert manage == [EXPECTED_STATEMENTS["genai-function"][0].replace(" use ", " manage ")]
+    assert locals_map()["policy_vars"]["genai_verb"] == "${var.genai_function_verb}"
 
 
 def test_no_manage_and_no_all_resources_in_any_statement():
@@ -268,13 +302,7 @@ def test_dynamic_group_rule_is_limited_to_fnfunc_in_the_compartment_or_the_funct
 
 # --- API Gateway --------------------------------------------------------------
 
-CONTRACT = {
-    ("POST", "/v1/responses"),
-    ("GET", "/v1/responses/{id}"),
-    ("DELETE", "/v1/responses/{id}"),
-    ("POST", "/"),
-    ("GET", "/health"),
-}
+ROUTES_JSON = json.loads((TF / "routes.json").read_text())
 
 
 def _routes(deployment_body):
@@ -282,34 +310,119 @@ def _routes(deployment_body):
     return spec, nested_blocks(spec, "routes")
 
 
-def test_every_route_but_health_requires_authentication():
-    deployments = resources("oci_apigateway_deployment")
-    assert deployments
-    seen = set()
-    for name, body in deployments:
+def test_routes_come_from_routes_json_and_drop_the_authorization_header():
+    deployments = dict(resources("oci_apigateway_deployment"))
+    assert set(deployments) == {"api", "health"}
+    lists = {"api": "authenticated", "health": "anonymous"}
+    for name, body in deployments.items():
         spec, routes = _routes(body)
-        assert routes, f"deployment {name} has no routes"
-        for route in routes:
-            path, methods = route["path"], route["methods"]
-            seen.update((m, path) for m in methods)
-            backend = one_block(route, "backend")
-            assert backend["type"] == "ORACLE_FUNCTIONS_BACKEND" and backend["function_id"] == "${local.function_id}"
-            policies = one_block(route, "request_policies") or {}
-            authz = one_block(policies, "authorization") if policies else None
-            if path == "/health":
-                assert methods == ["GET"]
-                continue
-            assert authz and authz["type"] in ("AUTHENTICATION_ONLY", "ANY_OF"), (
-                f"{name} {methods} {path} is not authenticated"
-            )
-            # An authenticated route needs an authentication policy in every auth mode.
+        assert routes and not spec.get("routes"), f"{name}: routes must all come from routes.json"
+        assert dynamic_for_each(spec, "routes") == [f"${{local.api_routes.{lists[name]}}}"]
+        (route,) = routes
+        assert route["path"] == "${routes.value.path}" and route["methods"] == "${routes.value.methods}"
+        backend = one_block(route, "backend")
+        assert backend["type"] == "ORACLE_FUNCTIONS_BACKEND" and backend["function_id"] == "${local.function_id}"
+        policies = one_block(route, "request_policies")
+        headers = one_block(one_block(policies, "header_transformations"), "filter_headers")
+        assert headers["type"] == "BLOCK" and one_block(headers, "items") == {"name": "Authorization"}
+        authz = one_block(policies, "authorization")
+        if name == "api":
+            assert authz["type"] == "AUTHENTICATION_ONLY"
             request = one_block(spec, "request_policies")
-            modes = dynamic_for_each(request, "authentication")
-            static = request.get("authentication")
-            assert static or {m for f in modes for m in re.findall(r'"(api_keys|jwt)"', f)} == {"api_keys", "jwt"}
-            for auth in nested_blocks(request, "authentication"):
-                assert auth.get("is_anonymous_access_allowed") in ("${local.health_in_main}", False), name
-    assert seen == CONTRACT, f"routes differ from the function's HTTP contract: {seen ^ CONTRACT}"
+            auths = nested_blocks(request, "authentication")
+            assert {a["type"] for a in auths} == {"CUSTOM_AUTHENTICATION", "JWT_AUTHENTICATION"}
+            assert all(a["is_anonymous_access_allowed"] is False for a in auths)
+        else:
+            assert authz is None and "authentication" not in str(spec)
+    assert locals_map()["api_routes"] == '${jsondecode(file("${path.module}/routes.json"))}'
+
+
+def test_health_has_its_own_deployment_and_rate_limit():
+    health = dict(resources("oci_apigateway_deployment"))["health"]
+    assert health["count"] == "${local.deploy_api ? 1 : 0}"
+    request = one_block(one_block(health, "specification"), "request_policies")
+    limit = one_block(request, "rate_limiting")
+    assert limit == {"rate_in_requests_per_second": "${var.health_rate_limit_per_second}", "rate_key": "CLIENT_IP"}
+    assert "usage_plans" not in request
+    assert ROUTES_JSON["anonymous"] == [{"path": "/health", "methods": ["GET"]}]
+
+
+def _route_matches(template: str, path: str) -> bool:
+    """API Gateway's matching: {x} is one segment, {x*} one or more trailing segments."""
+    want, got = template.strip("/").split("/"), path.strip("/").split("/")
+    if want == [""]:
+        return got == [""]
+    if want[-1].endswith("*}"):
+        return len(got) >= len(want) and all(w == g or w.startswith("{") for w, g in zip(want[:-1], got, strict=False))
+    return len(want) == len(got) and all(w == g or (w.startswith("{") and g) for w, g in zip(want, got, strict=True))
+
+
+#: Every call the function serves (OpenAI-compatible surface), as a client sends it.
+SURFACE = [
+    ("POST", "/v1/responses"),
+    ("GET", "/v1/responses/resp_1"),
+    ("DELETE", "/v1/responses/resp_1"),
+    ("GET", "/v1/responses/resp_1/input_items"),
+    ("POST", "/v1/responses/resp_1/cancel"),
+    ("POST", "/v1/chat/completions"),
+    ("POST", "/v1/conversations"),
+    ("GET", "/v1/conversations/conv_1"),
+    ("POST", "/v1/conversations/conv_1"),
+    ("DELETE", "/v1/conversations/conv_1"),
+    ("GET", "/v1/conversations/conv_1/items"),
+    ("POST", "/v1/conversations/conv_1/items"),
+    ("GET", "/v1/conversations/conv_1/items/item_1"),
+    ("DELETE", "/v1/conversations/conv_1/items/item_1"),
+    ("GET", "/v1/files"),
+    ("POST", "/v1/files"),
+    ("GET", "/v1/files/file_1"),
+    ("GET", "/v1/files/file_1/content"),
+    ("DELETE", "/v1/files/file_1"),
+    ("GET", "/v1/vector_stores"),
+    ("POST", "/v1/vector_stores"),
+    ("GET", "/v1/vector_stores/vs_1"),
+    ("POST", "/v1/vector_stores/vs_1"),
+    ("DELETE", "/v1/vector_stores/vs_1"),
+    ("POST", "/v1/vector_stores/vs_1/files"),
+    ("GET", "/v1/vector_stores/vs_1/files/file_1"),
+    ("DELETE", "/v1/vector_stores/vs_1/files/file_1"),
+    ("POST", "/v1/vector_stores/vs_1/search"),
+    ("GET", "/v1/containers"),
+    ("POST", "/v1/containers"),
+    ("GET", "/v1/containers/cntr_1"),
+    ("DELETE", "/v1/containers/cntr_1"),
+    ("POST", "/v1/containers/cntr_1/files"),
+    ("GET", "/v1/containers/cntr_1/files/file_1/content"),
+    ("GET", "/v1/models"),
+    ("GET", "/v1/models/openai.gpt-oss-120b"),
+    ("POST", "/"),
+]
+
+
+def _served(routes, method, path):
+    return any(method in r["methods"] and _route_matches(r["path"], path) for r in routes)
+
+
+def test_every_call_of_the_surface_has_an_authenticated_route_and_nothing_else_is_open():
+    authenticated, anonymous = ROUTES_JSON["authenticated"], ROUTES_JSON["anonymous"]
+    missing = [(m, p) for m, p in SURFACE if not _served(authenticated, m, p)]
+    assert not missing, f"no route for {missing}"
+    assert not any(_served(anonymous, m, p) for m, p in SURFACE)
+    assert _served(anonymous, "GET", "/health") and not _served(authenticated, "GET", "/health")
+    # Few routes: wildcards, not one route per call.
+    assert len(authenticated) <= 16
+    for route in authenticated + anonymous:
+        assert set(route["methods"]) <= {"GET", "POST", "DELETE"}
+        for segment in route["path"].split("/"):
+            if segment.startswith("{"):
+                assert re.fullmatch(r"\{[A-Za-z0-9_]+\*?\}", segment), route
+
+
+def test_route_matcher_follows_api_gateway_semantics():
+    assert _route_matches("/v1/files/{rest*}", "/v1/files/a/content")
+    assert not _route_matches("/v1/files/{rest*}", "/v1/files")
+    assert not _route_matches("/v1/files", "/v1/files/a")
+    assert _route_matches("/", "/") and not _route_matches("/", "/v1")
 
 
 def test_authentication_modes_match_the_authorizer_and_jwt_settings():
@@ -338,13 +451,14 @@ def test_each_client_has_its_own_usage_plan_and_subscriber():
     assert one_block(ent, "quota")["operation_on_breach"] == "REJECT"
     ((_, sub),) = resources("oci_apigateway_subscriber")
     client = one_block(sub, "clients")
-    assert client["token"] == "${each.key}" and sub["for_each"] == "${oci_apigateway_usage_plan.client}"
+    assert client["token"] == "${local.client_tokens[each.key]}"
+    assert sub["for_each"] == "${oci_apigateway_usage_plan.client}"
 
 
 def test_authorizer_config_format_is_what_keys_py_parses():
     expr = locals_map()["authorizer_config"]
     assert "API_KEY_HASHES" in expr
-    assert '"${name}:${h}"' in expr.replace("\\", "")
+    assert '"${local.client_tokens[name]}:${h}"' in expr.replace("\\", "")
     assert 'join(",",' in expr.replace(" ", "")
 
 

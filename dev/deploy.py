@@ -1,0 +1,332 @@
+"""`make deploy`, `make destroy` and `make stack`: from a filled terraform.tfvars to a working endpoint.
+
+    python -m dev.deploy deploy     first apply, fn deploy of both functions, second apply, wait for IAM
+    python -m dev.deploy destroy    functions and their images, then terraform destroy
+    python -m dev.deploy stack      dist/genai-stack.zip for OCI Resource Manager
+
+Every step prints what it does; every known failure stops with what to do. Re-running
+`deploy` changes nothing once everything is up (functions_deployed stays true in
+terraform.tfvars, fn deploy --no-bump rebuilds the same image).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TF_DIR = ROOT / "terraform"
+TFVARS = TF_DIR / "terraform.tfvars"
+STACK_ZIP = ROOT / "dist" / "genai-stack.zip"
+#: What Resource Manager needs: the configuration, its data files and the schema (never tfvars or state).
+STACK_FILES = ("*.tf", "routes.json", "schema.yaml")
+
+
+class Stop(Exception):
+    """A known failure: what went wrong and what to do about it."""
+
+    def __init__(self, what: str, todo: str) -> None:
+        super().__init__(what)
+        self.what = what
+        self.todo = todo
+
+
+Runner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def _run(cmd: Sequence[str], *, cwd: Path = ROOT, capture: bool = False) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(cmd), cwd=cwd, text=True, capture_output=capture, check=False)
+
+
+class Deployer:
+    def __init__(
+        self,
+        *,
+        run: Runner = _run,
+        which: Callable[[str], str | None] = shutil.which,
+        tfvars: Path = TFVARS,
+    ) -> None:
+        self.run = run
+        self.which = which
+        self.tfvars = tfvars
+        self.step_no = 0
+
+    def step(self, title: str) -> None:
+        self.step_no += 1
+        print(f"\n[{self.step_no}] {title}", flush=True)
+
+    # --- preflight -----------------------------------------------------------
+
+    def preflight(self, *, need_fn: bool = True) -> None:
+        self.step("Checking the tools and terraform/terraform.tfvars")
+        if not self.tfvars.is_file():
+            raise Stop(
+                "terraform/terraform.tfvars is missing.",
+                "cp terraform/terraform.tfvars.example terraform/terraform.tfvars, then set tenancy_ocid, region, "
+                "compartment_ocid and your API client hashes (make api-key NAME=<client>).",
+            )
+        if not self.which("terraform"):
+            raise Stop(
+                "terraform is not installed.",
+                "Install Terraform >= 1.5: https://developer.hashicorp.com/terraform/install",
+            )
+        if not need_fn:
+            return
+        if not self.which("fn"):
+            raise Stop(
+                "The fn CLI is not installed; it builds, pushes and creates the functions.",
+                "Install it (https://github.com/fnproject/cli#install, e.g. "
+                "curl -LSs https://raw.githubusercontent.com/fnproject/cli/master/install | sh), "
+                "then run make deploy again.",
+            )
+        if not self.which("docker"):
+            raise Stop(
+                "docker is not installed; fn builds the function images with it.",
+                "Install Docker (https://docs.docker.com/engine/install/) and run make deploy again.",
+            )
+        if self.run(["docker", "info"], capture=True).returncode != 0:
+            raise Stop(
+                "The Docker daemon does not answer (docker info failed).", "Start Docker and run make deploy again."
+            )
+
+    def tfvars_flag(self) -> bool:
+        match = re.search(r"^\s*functions_deployed\s*=\s*(true|false)\s*$", self.tfvars.read_text(), re.M)
+        return bool(match and match.group(1) == "true")
+
+    def set_tfvars_flag(self) -> None:
+        """functions_deployed = true, kept in tfvars so a later plain apply keeps the deployment."""
+        text = self.tfvars.read_text()
+        line = "functions_deployed = true"
+        if re.search(r"^\s*functions_deployed\s*=", text, re.M):
+            text = re.sub(r"^\s*functions_deployed\s*=.*$", line, text, count=1, flags=re.M)
+        else:
+            text = text.rstrip("\n") + f"\n\n# Set by make deploy after fn deploy (phase 2). Keep it.\n{line}\n"
+        self.tfvars.write_text(text)
+
+    # --- terraform -----------------------------------------------------------
+
+    def terraform(self, *args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
+        return self.run(["terraform", f"-chdir={TF_DIR}", *args], capture=capture)
+
+    def apply(self, phase: str) -> None:
+        self.step(f"terraform apply ({phase})")
+        if not (TF_DIR / ".terraform").is_dir() and self.terraform("init", "-input=false").returncode != 0:
+            raise Stop(
+                "terraform init failed.", "Check network access to registry.terraform.io and the messages above."
+            )
+        if self.terraform("apply", "-input=false", "-auto-approve").returncode != 0:
+            raise Stop(
+                f"terraform apply ({phase}) failed.",
+                "Read the error above: a precondition names the setting to fix; a 404 NotAuthorizedOrNotFound from "
+                "IAM means your user lacks a permission listed in policies/README.md.",
+            )
+
+    def settings(self) -> dict[str, object]:
+        out = self.terraform("output", "-json", "deploy_settings", capture=True)
+        if out.returncode != 0:
+            raise Stop("terraform output deploy_settings failed.", "Run make deploy (the first apply) first.")
+        return dict(json.loads(out.stdout))
+
+    # --- fn ------------------------------------------------------------------
+
+    def fn_context(self, s: dict[str, object]) -> None:
+        self.step(f"Pointing the fn CLI at {s['application_name']} (context {s['fn_context']})")
+        ctx = str(s["fn_context"])
+        self.run(["fn", "create", "context", ctx, "--provider", "oracle"], capture=True)  # exists on a re-run
+        commands = [
+            ["fn", "use", "context", ctx],
+            ["fn", "update", "context", "oracle.compartment-id", str(s["compartment_ocid"])],
+            ["fn", "update", "context", "api-url", str(s["functions_api_url"])],
+            ["fn", "update", "context", "registry", str(s["ocir_registry"])],
+        ]
+        if s.get("oci_config_profile"):
+            commands.append(["fn", "update", "context", "oracle.profile", str(s["oci_config_profile"])])
+        for cmd in commands:
+            if self.run(cmd).returncode != 0:
+                raise Stop(f"{' '.join(cmd)} failed.", "Check the fn CLI version (fn version) and ~/.oci/config.")
+
+    def ocir_login(self, s: dict[str, object]) -> None:
+        self.step(f"Checking docker login to {s['ocir_host']}")
+        config = Path(os.environ.get("DOCKER_CONFIG", Path.home() / ".docker")) / "config.json"
+        try:
+            auths = json.loads(config.read_text()).get("auths", {})
+        except (OSError, ValueError):
+            auths = {}
+        if not any(str(s["ocir_host"]) in host for host in auths):
+            raise Stop(
+                f"Docker is not logged in to {s['ocir_host']}, where fn pushes the images.",
+                f"docker login {s['ocir_host']} -u '{s['ocir_namespace']}/<your user name>' "
+                "(identity-domain users: '<namespace>/<domain>/<user name>'); the password is an auth token "
+                "(Console: your profile > Auth tokens). Then run make deploy again.",
+            )
+
+    def fn_deploy(self, s: dict[str, object]) -> None:
+        names = list(s["function_names"])  # type: ignore[call-overload]
+        dirs = {name: ROOT if i == 0 else ROOT / "authorizer" for i, name in enumerate(names)}
+        for name, where in dirs.items():
+            self.step(f"fn deploy {name} (build, push to OCIR, create or update)")
+            run = self.run(["fn", "deploy", "--app", str(s["application_name"]), "--no-bump"], cwd=where, capture=True)
+            sys.stdout.write(run.stdout)
+            if run.returncode != 0:
+                sys.stderr.write(run.stderr)
+                if re.search(r"(?i)unauthorized|denied|authentication required", run.stderr + run.stdout):
+                    raise Stop(
+                        f"OCIR refused the push of {name}.",
+                        f"docker login {s['ocir_host']} again (auth tokens expire when deleted), and check that your "
+                        "user may 'manage repos' in the compartment (policies/README.md).",
+                    )
+                raise Stop(f"fn deploy of {name} failed.", "Read the fn output above.")
+
+    # --- IAM ------------------------------------------------------------------
+
+    def wait_for_iam(self, s: dict[str, object], *, tries: int, interval_s: float) -> None:
+        from dev import smoke
+
+        self.step("Waiting for IAM (a new policy and the function's token cache take up to ~15 minutes)")
+        key = os.environ.get("GENAI_API_KEY", "")
+        if not key:
+            raise Stop(
+                "GENAI_API_KEY is not set, so the endpoint cannot be checked.",
+                "export GENAI_API_KEY=<the key make api-key printed>, then: "
+                f"make smoke URL={s['gateway_url']} KEY=$GENAI_API_KEY",
+            )
+        for attempt in range(1, tries + 1):
+            finding = smoke.probe(str(s["gateway_url"]), key, model=str(s["default_model"]))
+            if finding is None:
+                print("    ready: a Responses call through the gateway succeeded")
+                return
+            print(f"    {attempt}/{tries}: {finding.kind}: {finding.message}")
+            if finding.kind not in smoke.TRANSIENT:
+                raise Stop(finding.message, finding.fix)
+            if attempt < tries:
+                time.sleep(interval_s)
+        raise Stop(
+            f"IAM still refuses the function after {tries} tries.",
+            "Run make smoke URL=... KEY=... for the statement to check, and the Console's policy and dynamic group.",
+        )
+
+    # --- the commands -----------------------------------------------------------
+
+    def deploy(self, *, tries: int = 40, interval_s: float = 30.0) -> None:
+        self.preflight()
+        phase2_done = self.tfvars_flag()
+        self.apply("functions_deployed = true: everything" if phase2_done else "phase 1: everything but the API")
+        s = self.settings()
+        self.fn_context(s)
+        self.ocir_login(s)
+        self.fn_deploy(s)
+        if not phase2_done:
+            self.step("Setting functions_deployed = true in terraform/terraform.tfvars")
+            self.set_tfvars_flag()
+            self.apply("phase 2: API deployment, usage plans, IAM narrowed to the function")
+            s = self.settings()
+        self.wait_for_iam(s, tries=tries, interval_s=interval_s)
+        print(f"\nDone. OpenAI base_url: {s['gateway_url']}/v1   health: {s['health_url']}")
+
+    def destroy(self) -> None:
+        self.preflight(need_fn=False)
+        s = self.settings()
+        if self.which("fn"):
+            for name in list(s["function_names"]):  # type: ignore[call-overload]
+                self.step(f"Deleting function {name} (Terraform did not create it: fn deploy did)")
+                self.run(["fn", "delete", "function", str(s["application_name"]), name])
+        else:
+            print("fn is not installed: delete the functions in the Console (Functions > Applications) first.")
+        self.step("Deleting the images in the OCIR repositories")
+        if self.which("oci"):
+            out = self.terraform("output", "-json", "ocir_repositories", capture=True)
+            for path in json.loads(out.stdout or "{}").values():
+                repo = str(path).split("/", 2)[-1]
+                print(f"    {repo}")
+                listed = self.run(
+                    [
+                        "oci",
+                        "artifacts",
+                        "container",
+                        "image",
+                        "list",
+                        "--compartment-id",
+                        str(s["compartment_ocid"]),
+                        "--repository-name",
+                        repo,
+                        "--all",
+                        "--query",
+                        "data.items[].id",
+                        "--raw-output",
+                    ],
+                    capture=True,
+                )
+                for image in json.loads(listed.stdout or "[]") or []:
+                    self.run(["oci", "artifacts", "container", "image", "delete", "--image-id", image, "--force"])
+        else:
+            print("    the oci CLI is not installed: terraform destroy deletes the repositories, images included.")
+        self.step("terraform destroy")
+        if self.terraform("destroy", "-input=false", "-auto-approve").returncode != 0:
+            raise Stop(
+                "terraform destroy failed.", "Read the error above; a function left in the application blocks it."
+            )
+        if self.tfvars.is_file() and self.tfvars_flag():
+            text = re.sub(
+                r"^\s*functions_deployed\s*=.*$", "functions_deployed = false", self.tfvars.read_text(), flags=re.M
+            )
+            self.tfvars.write_text(text)
+        print("\nDestroyed.")
+
+
+def build_stack(target: Path = STACK_ZIP) -> Path:
+    """The Resource Manager zip: terraform/ at its root and policies/ beside the .tf files.
+
+    iam.tf looks for ./policies first (local.policies_dir), so templatefile()
+    resolves without a working directory, and schema.yaml sits at the root
+    where Resource Manager looks for it.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    members: dict[str, Path] = {}
+    for pattern in STACK_FILES:
+        for path in sorted(TF_DIR.glob(pattern)):
+            members[path.name] = path
+    for path in sorted((ROOT / "policies").iterdir()):
+        if path.is_file():
+            members[f"policies/{path.name}"] = path
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, path in sorted(members.items()):
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))  # same bytes on every build
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, path.read_bytes())
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dev.deploy", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["deploy", "destroy", "stack"])
+    parser.add_argument("--tries", type=int, default=40, help="IAM wait: requests before giving up (deploy)")
+    parser.add_argument("--interval", type=float, default=30.0, help="IAM wait: seconds between requests (deploy)")
+    args = parser.parse_args(argv)
+    if args.command == "stack":
+        path = build_stack()
+        print(f"{path.relative_to(ROOT)}: upload it in Resource Manager (Create stack > .Zip file) or host it.")
+        return 0
+    deployer = Deployer()
+    try:
+        if args.command == "deploy":
+            deployer.deploy(tries=args.tries, interval_s=args.interval)
+        else:
+            deployer.destroy()
+    except Stop as stop:
+        print(f"\nSTOPPED: {stop.what}\nWhat to do: {stop.todo}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

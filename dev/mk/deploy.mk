@@ -1,0 +1,23 @@
+# Deploy glue, included by the main Makefile (-include dev/mk/*.mk). docs/deploy.md walks through it.
+#   make deploy                 terraform/terraform.tfvars -> a working endpoint (dev/deploy.py); needs
+#                               terraform, fn, docker, docker login to OCIR, GENAI_API_KEY for the IAM wait
+#   make destroy                the functions, their images, then terraform destroy
+#   make smoke URL=... KEY=...  the endpoint called as clients do, each failure explained (dev/smoke.py);
+#                               works on `make run`'s gateway too (URL=http://127.0.0.1:8080)
+#   make stack                  dist/genai-stack.zip for OCI Resource Manager
+PY ?= .venv/bin/python
+
+.PHONY: deploy destroy smoke stack
+
+deploy: $(STAMP)
+	$(PY) -m dev.deploy deploy $(ARGS)
+
+destroy: $(STAMP)
+	$(PY) -m dev.deploy destroy $(ARGS)
+
+smoke: $(STAMP)
+	@test -n "$(URL)" -a -n "$(KEY)" || { echo "usage: make smoke URL=<gateway_url output> KEY=<client API key> [ARGS=--iam-settled]" >&2; exit 2; }
+	$(PY) -m dev.smoke --url "$(URL)" --key "$(KEY)" $(ARGS)
+
+stack: $(STAMP)
+	$(PY) -m dev.deploy stack

@@ -1,0 +1,175 @@
+"""make deploy / destroy: each known failure stops with what to do; a re-run changes nothing.
+
+No fn CLI and no Docker on this machine: those preflight failures are real here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from dev import deploy
+from tests.deploy.fake_http import serve
+
+NOT_AUTHORIZED = {"error": {"message": "refused", "code": "upstream_not_authorized"}}
+SETTINGS = {
+    "application_name": "genai-app",
+    "fn_context": "genai-us-chicago-1",
+    "functions_api_url": "https://functions.us-chicago-1.oci.oraclecloud.com",
+    "compartment_ocid": "ocid1.compartment.oc1..aaaa",
+    "oci_config_profile": None,
+    "ocir_host": "ord.ocir.io",
+    "ocir_namespace": "ns",
+    "ocir_registry": "ord.ocir.io/ns/genai-abc123",
+    "function_names": ["genai-responses", "genai-authorizer"],
+    "gateway_url": "",
+    "health_url": "",
+    "default_model": "openai.gpt-oss-120b",
+}
+
+
+@pytest.fixture
+def tfvars(tmp_path):
+    path = tmp_path / "terraform.tfvars"
+    path.write_text('region = "us-chicago-1"\nfunctions_deployed = false\n')
+    return path
+
+
+def _which(*present):
+    return lambda tool: f"/usr/bin/{tool}" if tool in present else None
+
+
+def _stop(deployer, **kwargs):
+    with pytest.raises(deploy.Stop) as stop:
+        deployer.deploy(**kwargs)
+    return stop.value
+
+
+def test_missing_tfvars(tmp_path):
+    stop = _stop(deploy.Deployer(tfvars=tmp_path / "terraform.tfvars", which=_which("terraform", "fn", "docker")))
+    assert "terraform.tfvars is missing" in stop.what and "terraform.tfvars.example" in stop.todo
+
+
+@pytest.mark.skipif(shutil.which("fn") is not None, reason="this machine has the fn CLI")
+def test_no_fn_cli_on_this_machine(tfvars):
+    # The real lookup: terraform is installed here, fn is not.
+    which = shutil.which if shutil.which("terraform") else _which("terraform")
+    stop = _stop(deploy.Deployer(tfvars=tfvars, which=which))
+    assert "fn CLI is not installed" in stop.what and "fnproject/cli" in stop.todo
+
+
+def test_no_docker(tfvars):
+    stop = _stop(deploy.Deployer(tfvars=tfvars, which=_which("terraform", "fn")))
+    assert "docker is not installed" in stop.what
+
+
+def test_docker_daemon_down_is_the_real_failure_here(tfvars):
+    # `docker info` really runs: with no docker binary, or no daemon, it cannot succeed.
+    def run(cmd, **kw):
+        try:
+            return deploy._run(cmd, **kw)
+        except FileNotFoundError:
+            return subprocess.CompletedProcess(cmd, 127, "", "docker: not found")
+
+    if run(["docker", "info"], capture=True).returncode == 0:
+        pytest.skip("this machine has a running Docker daemon")
+    stop = _stop(deploy.Deployer(tfvars=tfvars, which=_which("terraform", "fn", "docker"), run=run))
+    assert "Docker daemon does not answer" in stop.what
+
+
+class FakeTools:
+    """terraform, fn and docker as a recorder: every command succeeds, terraform output gives SETTINGS."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.commands: list[list[str]] = []
+
+    def __call__(self, cmd, *, cwd=deploy.ROOT, capture=False):
+        self.commands.append(list(cmd))
+        out = json.dumps(self.settings) if cmd[:3] == ["terraform", f"-chdir={deploy.TF_DIR}", "output"] else ""
+        return subprocess.CompletedProcess(cmd, 0, out, "")
+
+    def applies(self):
+        return [c for c in self.commands if c[:2] == ["terraform", f"-chdir={deploy.TF_DIR}"] and c[2] == "apply"]
+
+
+def _docker_config(tmp_path, monkeypatch, hosts):
+    folder = tmp_path / "docker"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"auths": {h: {} for h in hosts}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(folder))
+
+
+def test_no_ocir_login(tfvars, tmp_path, monkeypatch):
+    _docker_config(tmp_path, monkeypatch, ["docker.io"])
+    tools = FakeTools(SETTINGS)
+    stop = _stop(deploy.Deployer(tfvars=tfvars, which=_which("terraform", "fn", "docker"), run=tools))
+    assert "not logged in to ord.ocir.io" in stop.what
+    assert "docker login ord.ocir.io -u 'ns/<your user name>'" in stop.todo
+    assert not any(c[:2] == ["fn", "deploy"] for c in tools.commands)
+
+
+def test_first_deploy_then_a_rerun_changes_nothing(tfvars, tmp_path, monkeypatch):
+    _docker_config(tmp_path, monkeypatch, ["ord.ocir.io"])
+    monkeypatch.setenv("GENAI_API_KEY", "k")
+    ok = {"id": "resp_1", "object": "response"}
+    with serve({("POST", "/genai/v1/responses"): (200, ok)}) as url:
+        settings = {**SETTINGS, "gateway_url": url}
+        first = FakeTools(settings)
+        deploy.Deployer(tfvars=tfvars, which=_which("terraform", "fn", "docker"), run=first).deploy(tries=1)
+        assert len(first.applies()) == 2  # phase 1, then phase 2 with the flag in tfvars
+        assert "functions_deployed = true" in tfvars.read_text()
+        assert "functions_deployed = false" not in tfvars.read_text()
+        fn_deploys = [c for c in first.commands if c[:2] == ["fn", "deploy"]]
+        assert fn_deploys == [["fn", "deploy", "--app", "genai-app", "--no-bump"]] * 2
+
+        before = tfvars.read_text()
+        again = FakeTools(settings)
+        deploy.Deployer(tfvars=tfvars, which=_which("terraform", "fn", "docker"), run=again).deploy(tries=1)
+        assert len(again.applies()) == 1 and tfvars.read_text() == before
+
+
+def test_flag_is_appended_when_tfvars_lacks_it(tmp_path):
+    path = tmp_path / "terraform.tfvars"
+    path.write_text('region = "us-chicago-1"\n')
+    deployer = deploy.Deployer(tfvars=path)
+    assert not deployer.tfvars_flag()
+    deployer.set_tfvars_flag()
+    deployer.set_tfvars_flag()
+    assert deployer.tfvars_flag() and path.read_text().count("functions_deployed") == 1
+
+
+def test_iam_never_propagating_fails_loudly(tfvars, tmp_path, monkeypatch):
+    monkeypatch.setenv("GENAI_API_KEY", "k")
+    with serve({("POST", "/genai/v1/responses"): (502, NOT_AUTHORIZED)}) as url:
+        deployer = deploy.Deployer(tfvars=tfvars)
+        with pytest.raises(deploy.Stop) as stop:
+            deployer.wait_for_iam({**SETTINGS, "gateway_url": url}, tries=3, interval_s=0)
+        assert len([s for s in serve.seen if s[0] == "POST"]) == 3
+    assert "still refuses the function after 3 tries" in stop.value.what
+
+
+def test_a_non_transient_failure_stops_the_wait_at_once(tfvars, monkeypatch):
+    monkeypatch.setenv("GENAI_API_KEY", "k")
+    with serve({("POST", "/genai/v1/responses"): (401, {"code": 401, "message": "Unauthorized"})}) as url:
+        with pytest.raises(deploy.Stop) as stop:
+            deploy.Deployer(tfvars=tfvars).wait_for_iam({**SETTINGS, "gateway_url": url}, tries=5, interval_s=0)
+        assert len(serve.seen) == 1
+    assert "refused the key" in stop.value.what
+
+
+def test_wait_needs_the_key(tfvars, monkeypatch):
+    monkeypatch.delenv("GENAI_API_KEY", raising=False)
+    with pytest.raises(deploy.Stop) as stop:
+        deploy.Deployer(tfvars=tfvars).wait_for_iam(SETTINGS, tries=1, interval_s=0)
+    assert "GENAI_API_KEY" in stop.value.what
+
+
+@pytest.mark.skipif((deploy.TF_DIR / "terraform.tfvars").exists(), reason="a real terraform.tfvars: would deploy")
+def test_main_prints_what_to_do(capsys):
+    assert deploy.main(["deploy"]) == 1
+    err = capsys.readouterr().err
+    assert "STOPPED: terraform/terraform.tfvars is missing." in err and "What to do: cp " in err

@@ -1,0 +1,165 @@
+"""make smoke: its failure classes against a fake endpoint on 127.0.0.1, and a passing run on the local stack."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from dev import smoke
+from dev.local.stack import Stack
+from tests.deploy.fake_http import serve
+
+KEY = "k-test"
+PROJECT_CHICAGO = "ocid1.generativeaiproject.oc1.us-chicago-1.aaaaproject"
+PROJECT_FRANKFURT = "ocid1.generativeaiproject.oc1.eu-frankfurt-1.aaaaproject"
+NOT_AUTHORIZED = {
+    "error": {
+        "message": "OCI Generative AI refused the function's identity: 404 NotAuthorizedOrNotFound (opc-request-id X).",
+        "type": "server_error",
+        "param": None,
+        "code": "upstream_not_authorized",
+    }
+}
+HEALTH = {("GET", "/genai/health"): (200, {"status": "ok", "region": "us-chicago-1"})}
+CREATED = {"id": "resp_1", "object": "response", "output": []}
+
+
+def _create(answer):
+    return {**HEALTH, ("POST", "/genai/v1/responses"): answer}
+
+
+def _run(answers, **ctx):
+    with serve(answers) as url:
+        steps = smoke.Smoke(url, KEY, ctx=smoke.Context(**ctx)).run()
+    return {s.name: s for s in steps}
+
+
+def test_gateway_refusing_the_key():
+    steps = _run(_create((401, {"code": 401, "message": "Unauthorized"})))
+    assert steps["health"].ok
+    assert steps["no_key_refused"].ok  # the same 401 answers the keyless call
+    assert steps["create"].finding.kind == "gateway_auth"
+    assert "api_clients" in steps["create"].finding.fix
+
+
+def test_gateway_failing_to_run_the_authorizer():
+    steps = _run(_create((500, {"code": 500, "message": "Internal Server Error"})))
+    assert steps["create"].finding.kind == "authorizer"
+    assert "request.principal.type = 'ApiGateway'" in steps["create"].finding.fix
+
+
+def test_an_open_gateway_is_reported():
+    steps = _run(_create((200, CREATED)))
+    assert not steps["no_key_refused"].ok and steps["no_key_refused"].finding.kind == "gateway_open"
+
+
+def test_iam_not_yet_propagated():
+    steps = _run(_create((502, NOT_AUTHORIZED)), project_ocid=PROJECT_CHICAGO)
+    finding = steps["create"].finding
+    assert finding.kind == "iam_propagation" and finding.kind in smoke.TRANSIENT
+    assert "15 minutes" in finding.fix
+
+
+def test_iam_denied_prints_the_statement_to_add():
+    steps = _run(
+        _create((502, NOT_AUTHORIZED)),
+        project_ocid=PROJECT_CHICAGO,
+        iam_settled=True,
+        dynamic_group="genai-ab12cd-functions",
+        compartment="ocid1.compartment.oc1..aaaacomp",
+    )
+    finding = steps["create"].finding
+    assert finding.kind == "missing_statement" and finding.kind not in smoke.TRANSIENT
+    assert finding.fix.endswith(
+        "allow dynamic-group genai-ab12cd-functions to use generative-ai-family "
+        "in compartment id ocid1.compartment.oc1..aaaacomp"
+    )
+
+
+def test_project_in_another_region():
+    steps = _run(_create((502, NOT_AUTHORIZED)), project_ocid=PROJECT_FRANKFURT)
+    finding = steps["create"].finding
+    assert finding.kind == "project_region"
+    assert "eu-frankfurt-1" in finding.message and "us-chicago-1" in finding.message
+
+
+def test_model_not_offered_in_the_region():
+    missing_model = {"error": {"message": "Model openai.gpt-9 is not available in this region.", "code": "404"}}
+    steps = _run(_create((404, missing_model)))
+    assert steps["create"].finding.kind == "model_region"
+    assert "us-chicago-1" in steps["create"].finding.message
+
+
+def test_delete_not_covered_by_the_verb():
+    not_found = {"error": {"message": "No such response", "code": "response_not_found"}}
+    answers = {
+        **_create((200, CREATED)),
+        ("GET", "/genai/v1/responses/resp_1"): (200, CREATED),
+        ("DELETE", "/genai/v1/responses/resp_1"): (404, not_found),
+    }
+    steps = _run(answers, dynamic_group="dg", compartment="c")
+    assert steps["create"].ok and steps["get"].ok
+    finding = steps["delete"].finding
+    assert finding.kind == "missing_statement"
+    assert "allow dynamic-group dg to manage generative-ai-family in compartment id c" in finding.fix
+
+
+def test_gateway_rate_limit():
+    steps = _run(_create((429, {"code": 429, "message": "Too Many Requests"})))
+    assert steps["create"].finding.kind == "rate_limited"
+
+
+def test_health_falls_back_to_the_separate_health_deployment():
+    answers = {("GET", "/genai-health/health"): (200, {"status": "ok", "region": "eu-frankfurt-1"})}
+    steps = _run(answers)
+    assert steps["health"].ok and "eu-frankfurt-1" in steps["health"].detail
+
+
+def test_cli_exit_code_and_output(capsys):
+    with serve(_create((502, NOT_AUTHORIZED))) as url:
+        code = smoke.main(["--url", url, "--key", KEY, "--iam-settled", "--dynamic-group", "dg", "--compartment", "c"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "[missing_statement]" in out and "allow dynamic-group dg to use generative-ai-family" in out
+
+
+# --- a passing run on the local stack (make run's gateway) ----------------------------
+
+#: Steps the function and the local gateway do not serve yet (being added on other branches).
+#: The lead empties this set at the merge; then every step must pass.
+EXPECTED_UNAVAILABLE = {"chat_completions", "conversation"}
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    with Stack(prefix="/genai", image=False, config={"GENAI_ALLOWED_MODELS": "*"}) as running:
+        yield running
+
+
+@pytest.mark.integration
+def test_smoke_passes_on_the_local_stack(stack):
+    steps = smoke.Smoke(stack.base_url, stack.api_keys.key).run()
+    by_name = {s.name: s for s in steps}
+    assert [s.name for s in steps] == [
+        "health",
+        "no_key_refused",
+        "create",
+        "stream",
+        "get",
+        "delete",
+        "chat_completions",
+        "conversation",
+    ]
+    for name, step in by_name.items():
+        if name in EXPECTED_UNAVAILABLE:
+            assert not step.ok and step.finding.kind == "route_missing", (name, step.finding)
+        else:
+            assert step.ok, (name, step.detail, step.finding)
+
+
+@pytest.mark.integration
+def test_smoke_with_a_wrong_key_on_the_local_stack(stack):
+    steps = {s.name: s for s in smoke.Smoke(stack.base_url, "not-a-key").run()}
+    assert steps["health"].ok and steps["no_key_refused"].ok
+    assert steps["create"].finding.kind == "gateway_auth"
