@@ -13,16 +13,20 @@ locals {
   # Non-secret settings of the main function (it reads them as environment
   # variables). OCI_AUTH is left unset: the function picks resource principal.
   function_config = {
-    GENAI_PROJECT_OCID      = oci_generative_ai_project.this.id
-    GENAI_REGION            = local.genai_region
-    GENAI_DEFAULT_MODEL     = var.genai_default_model
-    GENAI_ALLOWED_MODELS    = join(",", var.genai_allowed_models)
-    GENAI_MAX_OUTPUT_TOKENS = tostring(var.genai_max_output_tokens)
-    GENAI_MAX_BODY_BYTES    = tostring(var.genai_max_body_bytes)
-    GENAI_MAX_RETRIES       = tostring(var.genai_max_retries)
-    GENAI_LOG_LEVEL         = var.genai_log_level
-    GENAI_LOG_PROMPTS       = tostring(var.genai_log_prompts)
-    GENAI_EAGER_START       = tostring(var.genai_eager_start)
+    GENAI_PROJECT_OCID          = oci_generative_ai_project.this.id
+    GENAI_REGION                = local.genai_region
+    GENAI_DEFAULT_MODEL         = var.genai_default_model
+    GENAI_ALLOWED_MODELS        = join(",", var.genai_allowed_models)
+    GENAI_MAX_OUTPUT_TOKENS     = tostring(var.genai_max_output_tokens)
+    GENAI_DEFAULT_OUTPUT_TOKENS = tostring(var.genai_default_output_tokens)
+    GENAI_MODEL_ALIASES         = join(",", [for k, v in var.genai_model_aliases : "${k}=${v}"])
+    # Vector store management is served by the control plane, which takes the compartment (docs/api.md).
+    GENAI_COMPARTMENT_OCID = var.compartment_ocid
+    GENAI_MAX_BODY_BYTES   = tostring(var.genai_max_body_bytes)
+    GENAI_MAX_RETRIES      = tostring(var.genai_max_retries)
+    GENAI_LOG_LEVEL        = var.genai_log_level
+    GENAI_LOG_PROMPTS      = tostring(var.genai_log_prompts)
+    GENAI_EAGER_START      = tostring(var.genai_eager_start)
   }
 
   # Clients from api_key_hashes (string form) merged with api_clients (map form).

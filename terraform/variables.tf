@@ -286,19 +286,39 @@ variable "genai_allowed_models" {
 }
 
 variable "genai_max_output_tokens" {
-  description = "Upper bound on max_output_tokens per request (GENAI_MAX_OUTPUT_TOKENS)."
+  description = "Cap on the output tokens a request asks for (max_output_tokens, max_tokens, max_completion_tokens); never injected (GENAI_MAX_OUTPUT_TOKENS)."
   type        = number
-  default     = 2048
+  default     = 32768
   validation {
     condition     = var.genai_max_output_tokens >= 1 && var.genai_max_output_tokens <= 131072 && floor(var.genai_max_output_tokens) == var.genai_max_output_tokens
     error_message = "genai_max_output_tokens must be a whole number between 1 and 131072."
   }
 }
 
-variable "genai_max_body_bytes" {
-  description = "Largest request body the function accepts, in bytes (GENAI_MAX_BODY_BYTES)."
+variable "genai_default_output_tokens" {
+  description = "Output-token limit added to requests that name none; 0 adds nothing (GENAI_DEFAULT_OUTPUT_TOKENS)."
   type        = number
-  default     = 1048576
+  default     = 0
+  validation {
+    condition     = var.genai_default_output_tokens >= 0 && var.genai_default_output_tokens <= var.genai_max_output_tokens && floor(var.genai_default_output_tokens) == var.genai_default_output_tokens
+    error_message = "genai_default_output_tokens must be a whole number from 0 to genai_max_output_tokens."
+  }
+}
+
+variable "genai_model_aliases" {
+  description = "Client model names mapped to served ones, e.g. { \"gpt-4o-mini\" = \"openai.gpt-oss-20b\" }, so clients' built-in defaults work (GENAI_MODEL_ALIASES). Targets must be allowed models."
+  type        = map(string)
+  default     = {}
+  validation {
+    condition     = alltrue([for k, v in var.genai_model_aliases : can(regex("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$", k)) && can(regex("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$", v))])
+    error_message = "genai_model_aliases keys and values must be model names (letters, digits, . _ : / -)."
+  }
+}
+
+variable "genai_max_body_bytes" {
+  description = "Largest request body the function accepts, in bytes (GENAI_MAX_BODY_BYTES); the default is the Functions payload limit, which the function holds within memory: 128 (tests/reliability/test_memory.py)."
+  type        = number
+  default     = 6291456
   validation {
     condition     = var.genai_max_body_bytes >= 1024 && var.genai_max_body_bytes <= 6291456 && floor(var.genai_max_body_bytes) == var.genai_max_body_bytes
     error_message = "genai_max_body_bytes must be a whole number between 1024 and 6291456 (6 MiB, the Functions payload limit)."
