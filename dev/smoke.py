@@ -136,11 +136,19 @@ def classify(step: str, status: int, body: bytes, ctx: Context) -> Finding | Non
             )
         if ctx.iam_settled:
             verb = "manage" if step in ("delete", "conversation") else ctx.verb
+            extra = ""
+            if step in ("create", "stream", "get", "delete", "conversation"):
+                # A field report, not Oracle's docs: see policies/README.md.
+                kind = "conversation" if step == "conversation" else "response"
+                extra = (
+                    f" If it is already there, add: allow dynamic-group {ctx.dynamic_group} to manage "
+                    f"generative-ai-{kind} in compartment id {ctx.compartment} (policies/README.md)."
+                )
             return Finding(
                 "missing_statement",
                 f"OCI Generative AI refuses the function's identity for {step}, after IAM has settled.",
                 f'Add this statement (policies/genai-function.policy; genai_function_verb = "{verb}"): '
-                f"{ctx.statement(verb)}",
+                f"{ctx.statement(verb)}{extra}",
                 status,
             )
         return Finding(

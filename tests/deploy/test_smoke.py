@@ -71,9 +71,14 @@ def test_iam_denied_prints_the_statement_to_add():
     )
     finding = steps["create"].finding
     assert finding.kind == "missing_statement" and finding.kind not in smoke.TRANSIENT
-    assert finding.fix.endswith(
+    assert (
         "allow dynamic-group genai-ab12cd-functions to use generative-ai-family "
-        "in compartment id ocid1.compartment.oc1..aaaacomp"
+        "in compartment id ocid1.compartment.oc1..aaaacomp" in finding.fix
+    )
+    # The field report's resource type, as the next thing to try (policies/README.md).
+    assert finding.fix.endswith(
+        "allow dynamic-group genai-ab12cd-functions to manage generative-ai-response "
+        "in compartment id ocid1.compartment.oc1..aaaacomp (policies/README.md)."
     )
 
 
