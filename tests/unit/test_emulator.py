@@ -484,3 +484,12 @@ def test_calls_record_every_path(api: httpx.Client, emulator: Emulator) -> None:
         ("POST", "/openai/v1/containers", 200),
     ]
     assert recorded[0].query == "limit=1" and recorded[1].body == {"name": "c"}
+
+
+def test_input_items_do_not_outlive_their_response(api: httpx.Client, emulator: Emulator) -> None:
+    first = ok(respond(api, input="one"))
+    emulator.responses.pop(first["id"])  # as the soak test does, to keep the store flat
+    second = ok(respond(api, input="two"))
+    assert first["id"] not in emulator.input_items and second["id"] in emulator.input_items
+    assert ok(api.delete(f"/responses/{second['id']}"))["deleted"]
+    assert second["id"] not in emulator.input_items

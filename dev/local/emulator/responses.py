@@ -210,6 +210,9 @@ async def create(em: Emulator, req: Request) -> web.StreamResponse:
         response["conversation"] = {"id": stored_conversation.conversation["id"]}
         stored_conversation.items += items + response["output"]
     if payload.get("store", True):
+        # Input items of responses removed from `responses` (tests pop them directly) go too.
+        for stale in em.input_items.keys() - em.responses.keys():
+            del em.input_items[stale]
         em.responses[response["id"]] = response
         em.input_items[response["id"]] = items
     if payload.get("stream"):
