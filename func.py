@@ -1,10 +1,13 @@
-"""OCI Function: OCI Generative AI's Responses API, signed by the function's own identity.
+"""OCI Function: OCI Generative AI's OpenAI-compatible API, signed by the function's own identity.
 
 fdk imports this file on the first call (or before binding its socket, with
 GENAI_EAGER_START) and then calls `handler` once per request. The path of a request:
 
-    API Gateway → Fn → fdk → handler → routes.dispatch → upstream (OpenAI SDK,
-    signed by the resource principal) → OCI Generative AI → Response
+    API Gateway → Fn → fdk → handler → routes.dispatch (the route table: checks)
+    → upstream (httpx, signed by the resource principal) → OCI Generative AI → Response
+
+Custom logic goes in genai_fn/routes.py (README "Make it yours"); an OpenAI SDK
+client on the same signed connection is `service.openai()`.
 
 Errors are `ApiError`s raised anywhere on that path and turned into an
 OpenAI-shaped JSON answer here, in one place; nothing escapes to fdk, whose

@@ -48,7 +48,7 @@ def build_auth(mode: str, environ: Mapping[str, str], config_file: str, profile:
     """An `httpx.Auth` that signs every request as `mode`, or `CredentialsError`."""
     # Imported here: oci is the heaviest import of the function, and only
     # calls that reach the model need it (not /health, not rejected input).
-    sdk_import.import_sdks()
+    sdk_import.import_signer()
     import oci_genai_auth
 
     if mode == "resource_principal":

@@ -70,10 +70,41 @@ def bad_request(message: str, *, param: str | None = None, code: str = "invalid_
 def unknown_route(path: str) -> ApiError:
     return ApiError(
         404,
-        f"No route for {path!r}. Routes: POST …/responses, GET|DELETE …/responses/{{id}}, "
-        "POST …/ (simple), GET …/health.",
+        f"No route for {path!r}. This endpoint serves OCI Generative AI's OpenAI-compatible API under "
+        "…/v1/ (responses, chat/completions, conversations, files, vector_stores, containers, models), "
+        "POST …/ (simple) and GET …/health.",
         type="invalid_request_error",
         code="unknown_route",
+    )
+
+
+def not_offered(what: str) -> ApiError:
+    """A path OpenAI serves and OCI Generative AI does not: said plainly, not a bare 404."""
+    return ApiError(
+        404,
+        f"{what} is part of OpenAI's API but OCI Generative AI does not offer it, so this endpoint does not either.",
+        type="invalid_request_error",
+        code="not_offered_by_oci",
+    )
+
+
+def model_not_found(model: str) -> ApiError:
+    return ApiError(
+        404,
+        f"The model {model[:100]!r} is not served here (see GET …/v1/models).",
+        type="invalid_request_error",
+        param="model",
+        code="model_not_found",
+    )
+
+
+def too_many_values(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        f"The request body has more than {limit} JSON values (arrays, objects, members and items); "
+        "the function refuses it before parsing, to stay within its memory.",
+        type="invalid_request_error",
+        code="too_many_json_values",
     )
 
 
@@ -153,31 +184,60 @@ def upstream_malformed(request_id: str) -> ApiError:
     )
 
 
+def upstream_answer_too_large(limit: int, request_id: str) -> ApiError:
+    ref = f" (opc-request-id {request_id})" if request_id else ""
+    return ApiError(
+        502,
+        f"OCI Generative AI's answer is larger than the {limit} bytes OCI Functions can return{ref}. "
+        "Ask for less (max_output_tokens, a smaller page with limit=).",
+        type="server_error",
+        code="upstream_answer_too_large",
+    )
+
+
+def upstream_stream_incomplete(problem: str, upstream_message: str, request_id: str) -> ApiError:
+    ref = f" (opc-request-id {request_id})" if request_id else ""
+    said = f": {upstream_message}" if upstream_message else ""
+    return ApiError(
+        502,
+        f"OCI Generative AI's event stream was not whole: {problem}{said}{ref}. Nothing partial is passed on; retry.",
+        type="server_error",
+        code="upstream_stream_incomplete",
+    )
+
+
+#: What a 404 on a resource's own path most likely means, by resource.
+_NOT_FOUND_HINTS = {
+    "response": "Responses are kept only when created with store=true.",
+}
+
+
 def from_upstream(
     status: int,
     headers: Mapping[str, str],
-    content: bytes,
+    content: bytes | bytearray,
     *,
     region: str,
     retry_after_s: float | None,
-    resource_lookup: bool = False,
+    resource: str = "",
 ) -> ApiError:
     """Translate a failed upstream answer into what the caller should get.
 
-    `resource_lookup` is true for GET/DELETE /responses/{id}, where a 404 most
-    likely means the response id does not exist, not that IAM refused.
+    `resource` names what the request's path points at ("response",
+    "conversation", "file"...) when it names one by id: there a 404 most likely
+    means the id does not exist, not that IAM refused the function.
     """
     upstream_message, upstream_code = _upstream_error(content)
     request_id = headers.get("opc-request-id", "")
     ref = f" (opc-request-id {request_id})" if request_id else ""
 
-    if status == 404 and resource_lookup:
+    if status == 404 and resource:
+        hint = _NOT_FOUND_HINTS.get(resource, "")
         return ApiError(
             404,
-            f"No such response, or it is not visible to this function{ref}. "
-            "Responses are kept only when created with store=true.",
+            f"No such {resource}, or it is not visible to this function{ref}. {hint}".rstrip(),
             type="invalid_request_error",
-            code="response_not_found",
+            code=f"{resource}_not_found",
         )
     if status in (401, 403, 404):
         label = upstream_code or {401: "NotAuthenticated", 403: "Forbidden", 404: "NotAuthorizedOrNotFound"}[status]
@@ -213,7 +273,7 @@ def from_upstream(
     )
 
 
-def _upstream_error(content: bytes) -> tuple[str, str]:
+def _upstream_error(content: bytes | bytearray) -> tuple[str, str]:
     """The message and code of an upstream error body, OpenAI-shaped or OCI-native."""
     try:
         data = json.loads(content)

@@ -10,9 +10,11 @@ answer.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -23,6 +25,13 @@ JSON_TYPES = ("application/json",)
 #: Deeper than this is no Responses API request. Well below the interpreter's recursion limit, so
 #: that a body json.loads accepted cannot fail later, when the SDK serialises it for the model service.
 MAX_JSON_DEPTH = 128
+#: More JSON values than this are refused before parsing. Each parsed value costs 50-100 bytes of
+#: Python objects however few bytes it took in the body (`[{},{},…]`: 3 bytes, a 64-byte dict), so
+#: the body-size limit alone does not bound memory: 1 MiB of `{}` would be ~24 MiB parsed. 100,000 is
+#: far beyond any real request (a 2,000-turn conversation with tools is ~20,000) and parses in < 10 MiB.
+MAX_JSON_VALUES = 100_000
+#: A JSON string, escapes included (the unrolled form: linear, no nested backtracking).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,12 @@ class Request:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
     def json_body(self) -> Any:
-        """The body as JSON, or a 400 that says what is wrong with it."""
+        """The body as JSON, or a 400/413 that says what is wrong with it.
+
+        The number of values is bounded before parsing (see `MAX_JSON_VALUES`).
+        """
+        if _values_upper_bound(self.body, MAX_JSON_VALUES) > MAX_JSON_VALUES:
+            raise errors.too_many_values(MAX_JSON_VALUES)
         try:
             value = json.loads(self.body, parse_constant=_reject_constant, parse_float=_finite_float)
         except UnicodeDecodeError:
@@ -89,7 +103,8 @@ class Reply:
     """What the function answers: status, body and headers."""
 
     status: int
-    body: bytes
+    #: A bytearray is handed to fdk as it is: an upstream answer is never copied.
+    body: bytes | bytearray
     headers: dict[str, str] = field(default_factory=dict)
     error_code: str = ""
 
@@ -130,27 +145,56 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _structural(body: bytes, start: int, end: int) -> int:
+    # bytes.count with bounds: no slice is copied.
+    return sum(body.count(c, start, end) for c in (b",", b":", b"[", b"{"))
+
+
+def _values_upper_bound(body: bytes, limit: int) -> int:
+    """About how many values `json.loads(body)` would build: separators and openers outside strings.
+
+    Each value but the first of a container follows a `,`, each member's value a
+    `:`, each container starts with `[` or `{`. Counted without parsing and
+    without copying: first over the whole body (strings included, an upper
+    bound, enough for almost every request); only if that exceeds `limit`,
+    again between the strings, stopping as soon as `limit` is passed.
+    """
+    rough = _structural(body, 0, len(body))
+    if rough <= limit:
+        return rough
+    count, position = 0, 0
+    for string in _JSON_STRING.finditer(body):
+        count += _structural(body, position, string.start())
+        if count > limit:
+            return count
+        position = string.end()
+    return count + _structural(body, position, len(body))
+
+
 def _check_parsed(value: Any) -> None:
-    """400 for a parsed body that no later step could send on: too deep, or with a lone surrogate."""
-    pending = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, str):
+    """400 for a parsed body that no later step could send on: too deep, or with a lone surrogate.
+
+    Depth-first with one iterator per open container: memory grows with the
+    depth (at most MAX_JSON_DEPTH), not with the number of values.
+    """
+    stack: list[Iterator[Any]] = [iter((value,))]
+    while stack:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+        elif isinstance(item, str):
             if not item.isascii() and not _utf8_ok(item):
                 raise errors.bad_request(
                     "The request body contains an unpaired surrogate escape (\\ud800-\\udfff).",
                     code="invalid_json",
                 )
-            continue
-        if isinstance(item, dict):
-            children = [*item.keys(), *item.values()]
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > MAX_JSON_DEPTH:
-            raise errors.bad_request("The request body is nested too deeply.", code="invalid_json")
-        pending.extend((child, depth + 1) for child in children)
+        elif isinstance(item, (dict, list)):
+            if len(stack) > MAX_JSON_DEPTH:
+                raise errors.bad_request("The request body is nested too deeply.", code="invalid_json")
+            stack.append(itertools.chain.from_iterable(item.items()) if isinstance(item, dict) else iter(item))
+
+
+_END = object()
 
 
 def _utf8_ok(text: str) -> bool:

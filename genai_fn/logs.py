@@ -18,7 +18,7 @@ import json
 import logging
 import sys
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 NOISY_LOGGERS = ("openai", "httpx", "httpx2", "httpcore", "httpcore2", "oci", "urllib3", "oci_genai_auth", "asyncio")
@@ -42,6 +42,10 @@ class CallRecord:
     output_tokens: int | None = None
     prompt: str | None = None
     output: str | None = None
+    #: Why each retried attempt failed: an upstream status ("503") or a failure kind ("dropped").
+    retried: list[str] = field(default_factory=list)
+    #: Set when an event stream was not whole (the answer is then a 502, or a retry).
+    stream_problem: str = ""
 
 
 def configure(level: str) -> None:

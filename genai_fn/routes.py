@@ -1,104 +1,263 @@
-"""The HTTP API: which path does what, and the checks on each request.
+"""The HTTP API: one table of every path the function serves, and how each is checked.
 
-Routes are recognised by the end of the path, so the function serves whatever
-prefix the API Gateway deployment puts in front of it (`/genai/v1/responses`,
-`/v1/responses`, ...):
+The function serves OCI Generative AI's OpenAI-compatible API under whatever
+prefix the API Gateway deployment gives it: a request for
+`<prefix>/v1/<path>` is matched on `<path>` against `ROUTES`, checked as the
+matching row says, and sent, signed by the function's identity, to
+`<GENAI_BASE_URL>/<path>`. Besides those, `POST …/` is the simple route (one
+prompt in, the text out; also what `fn invoke` reaches) and `GET …/health`
+answers without calling the model.
 
-    POST    …/responses        OpenAI Responses API create (JSON or a buffered SSE stream)
-    GET     …/responses/{id}   retrieve a stored response
-    DELETE  …/responses/{id}   delete a stored response
-    POST    …/                 the simple route: {"input": "..."} or plain text → {"output_text": ...}
-    GET     …/health           configuration summary, no model call
-
-A direct invocation (`fn invoke`, no gateway) is the simple route.
+Adding a route is one `Route(...)` line below, plus its tests. A row says:
+  method, path     `{…}` segments are ids, checked against `ID`
+  body             what the request carries (JSON object, multipart upload, nothing)
+  model            the body names a model: allow-list and aliases apply
+  tokens           the body's output-token fields: capped by GENAI_MAX_OUTPUT_TOKENS
+  query            the query parameters passed on; any other is refused, since
+                   the function signs what it sends with its own identity
+  retry            IDEMPOTENT (reads, deletes), UNSENT_ONLY (creates) or GENERATE
+                   (a model answer: idempotent when it stores nothing, see `retry`)
+  stream           the event stream a `stream: true` answer is checked as
+  resource         what a 404 on this path means ("no such conversation")
+  plane            where OCI serves it: the inference endpoint, or the control plane
+                   (vector store create/list/retrieve/update/delete)
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from . import errors
+from . import errors, retry, streams
 from .deadline import Budget
 from .http import JSON_TYPES, Reply, Request
 from .logs import CallRecord
 from .service import Service
 from .settings import Settings
+from .upstream import Answer, Outbound
 
-_RESPONSE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,255}$")
+#: A resource id: OpenAI's (resp_…, conv_…, file-…) or an OCID.
+ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,255}$")
+MULTIPART = "multipart/form-data"
 SIMPLE_FIELDS = {"input", "instructions", "model", "previous_response_id", "max_output_tokens", "temperature"}
 SIMPLE_TYPES = (*JSON_TYPES, "text/plain")
-#: The events that end a Responses API stream, each with the whole response.
-FINAL_EVENTS = (b'"response.completed"', b'"response.incomplete"', b'"response.failed"')
 
-Handler = Callable[[Request, Service, CallRecord, str], Reply]
+GENERATE = "generate"  # a retry rule resolved per request (see `_retry_rule`)
+_PAGE = frozenset({"after", "before", "limit", "order"})
+_INCLUDE = frozenset({"include", "include[]"})
+
+
+class Body(enum.Enum):
+    NONE = "none"
+    JSON = "json"
+    #: A multipart upload, or a JSON body (containers accept either for a file).
+    UPLOAD = "upload"
+
+
+class Plane(enum.Enum):
+    INFERENCE = "inference"
+    CONTROL = "control"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One row of the table: a method on a path, and everything the function checks on it."""
+
+    method: str
+    path: str
+    body: Body = Body.NONE
+    model: bool = False
+    tokens: tuple[str, ...] = ()
+    query: frozenset[str] = frozenset()
+    retry: retry.Rule | str = retry.Rule.IDEMPOTENT
+    stream: streams.Kind | None = None
+    resource: str = ""
+    plane: Plane = Plane.INFERENCE
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+_IDEM = retry.Rule.IDEMPOTENT
+_CREATE = retry.Rule.UNSENT_ONLY
+
+# Sources for what OCI serves: docs/api.md (one Oracle page per family).
+ROUTES: tuple[Route, ...] = (
+    # Responses
+    Route(
+        "POST",
+        "/responses",
+        Body.JSON,
+        model=True,
+        tokens=("max_output_tokens",),
+        retry=GENERATE,
+        stream=streams.Kind.RESPONSES,
+    ),
+    Route("GET", "/responses/{id}", query=_INCLUDE | {"starting_after", "include_obfuscation"}, resource="response"),
+    Route("DELETE", "/responses/{id}", resource="response"),
+    Route("GET", "/responses/{id}/input_items", query=_PAGE | _INCLUDE, resource="response"),
+    Route("POST", "/responses/{id}/cancel", retry=_CREATE, resource="response"),
+    # Chat Completions
+    Route(
+        "POST",
+        "/chat/completions",
+        Body.JSON,
+        model=True,
+        tokens=("max_tokens", "max_completion_tokens"),
+        retry=GENERATE,
+        stream=streams.Kind.CHAT,
+    ),
+    # Conversations and their items
+    Route("POST", "/conversations", Body.JSON, retry=_CREATE),
+    Route("GET", "/conversations/{id}", resource="conversation"),
+    Route("POST", "/conversations/{id}", Body.JSON, resource="conversation"),
+    Route("DELETE", "/conversations/{id}", resource="conversation"),
+    Route("GET", "/conversations/{id}/items", query=_PAGE | _INCLUDE, resource="conversation"),
+    Route("POST", "/conversations/{id}/items", Body.JSON, query=_INCLUDE, retry=_CREATE, resource="conversation"),
+    Route("GET", "/conversations/{id}/items/{item}", query=_INCLUDE, resource="conversation item"),
+    Route("DELETE", "/conversations/{id}/items/{item}", resource="conversation item"),
+    # Files
+    Route("POST", "/files", Body.UPLOAD, retry=_CREATE),
+    Route("GET", "/files", query=_PAGE | {"purpose"}),
+    Route("GET", "/files/{id}", resource="file"),
+    Route("DELETE", "/files/{id}", resource="file"),
+    Route("GET", "/files/{id}/content", resource="file"),
+    # Vector stores: the stores themselves on the control plane, their files and search on inference
+    Route("POST", "/vector_stores", Body.JSON, retry=_CREATE, plane=Plane.CONTROL),
+    Route("GET", "/vector_stores", query=_PAGE, plane=Plane.CONTROL),
+    Route("GET", "/vector_stores/{id}", resource="vector store", plane=Plane.CONTROL),
+    Route("POST", "/vector_stores/{id}", Body.JSON, resource="vector store", plane=Plane.CONTROL),
+    Route("DELETE", "/vector_stores/{id}", resource="vector store", plane=Plane.CONTROL),
+    Route("POST", "/vector_stores/{id}/files", Body.JSON, retry=_CREATE, resource="vector store"),
+    Route("GET", "/vector_stores/{id}/files", query=_PAGE | {"filter"}, resource="vector store"),
+    Route("GET", "/vector_stores/{id}/files/{file}", resource="vector store file"),
+    Route("POST", "/vector_stores/{id}/files/{file}", Body.JSON, resource="vector store file"),
+    Route("DELETE", "/vector_stores/{id}/files/{file}", resource="vector store file"),
+    Route("POST", "/vector_stores/{id}/search", Body.JSON, retry=_IDEM, resource="vector store"),
+    Route("POST", "/vector_stores/{id}/file_batches", Body.JSON, retry=_CREATE, resource="vector store"),
+    Route("GET", "/vector_stores/{id}/file_batches/{batch}", resource="file batch"),
+    Route("POST", "/vector_stores/{id}/file_batches/{batch}/cancel", retry=_CREATE, resource="file batch"),
+    Route("GET", "/vector_stores/{id}/file_batches/{batch}/files", query=_PAGE | {"filter"}, resource="file batch"),
+    # Containers and their files
+    Route("POST", "/containers", Body.JSON, retry=_CREATE),
+    Route("GET", "/containers", query=_PAGE),
+    Route("GET", "/containers/{id}", resource="container"),
+    Route("DELETE", "/containers/{id}", resource="container"),
+    Route("POST", "/containers/{id}/files", Body.UPLOAD, retry=_CREATE, resource="container"),
+    Route("GET", "/containers/{id}/files", query=_PAGE, resource="container"),
+    Route("GET", "/containers/{id}/files/{file}", resource="container file"),
+    Route("DELETE", "/containers/{id}/files/{file}", resource="container file"),
+    Route("GET", "/containers/{id}/files/{file}/content", resource="container file"),
+)
+
+#: OpenAI paths OCI does not serve (not in Oracle's documentation): a 404 that says so.
+NOT_OFFERED: dict[str, str] = {
+    "/responses/input_tokens": "Counting input tokens (POST /responses/input_tokens)",
+    "/responses/compact": "Compacting a response (POST /responses/compact)",
+    "/embeddings": "Embeddings on the OpenAI-compatible base (OCI serves them through its own API)",
+    "/completions": "The legacy Completions API",
+    "/uploads": "Multipart uploads (/uploads)",
+}
 
 
 def dispatch(request: Request, service: Service, record: CallRecord) -> Reply:
     """Answer `request`, or raise `ApiError`."""
-    route, response_id = match(request)
-    record.route = route
-    allowed = METHODS[route]
-    if request.method not in allowed:
-        raise errors.method_not_allowed(request.method, tuple(allowed))
-    return allowed[request.method](request, service, record, response_id)
+    if not request.through_gateway or request.path.endswith("/"):
+        record.route = "simple"
+        _require_method(request, ("POST",))
+        return simple(request, service, record)
+    api_path = _api_path(request.path)
+    if api_path is None:
+        if request.path.rsplit("/", 1)[-1] == "health":
+            record.route = "health"
+            _require_method(request, ("GET",))
+            return health(service)
+        raise errors.unknown_route(request.path[:200])
+    if api_path == "/models" or api_path.startswith("/models/"):
+        record.route = "models"
+        _require_method(request, ("GET",))
+        return models(service, api_path)
+    route = match(request.method, api_path)
+    record.route = route.name
+    return passthrough(route, api_path, request, service, record)
 
 
-def match(request: Request) -> tuple[str, str]:
-    """The route name and, for …/responses/{id}, the id."""
-    if not request.through_gateway:
-        return "simple", ""
-    path = request.path
-    if path.endswith("/"):
-        return "simple", ""
-    head, _, last = path.rpartition("/")
-    if last == "responses":
-        return "responses", ""
-    if last == "health":
-        return "health", ""
-    if head.endswith("/responses") or head == "responses":
-        if not _RESPONSE_ID.match(last):
-            raise errors.bad_request(f"{last[:80]!r} is not a valid response id.", param="response_id")
-        return "response", last
-    raise errors.unknown_route(path[:200])
+def match(method: str, api_path: str) -> Route:
+    """The row for `method` on `api_path` (ids checked), or the 404/405 that says why there is none."""
+    if api_path in NOT_OFFERED:
+        raise errors.not_offered(NOT_OFFERED[api_path])
+    segments = api_path.strip("/").split("/")
+    methods = []
+    for route in ROUTES:
+        template = route.path.strip("/").split("/")
+        if len(template) != len(segments):
+            continue
+        if all(t == s or (t.startswith("{") and s) for t, s in zip(template, segments, strict=True)):
+            if route.method == method:
+                _check_ids(template, segments)
+                return route
+            methods.append(route.method)
+    if methods:
+        raise errors.method_not_allowed(method, tuple(dict.fromkeys(methods)))
+    raise errors.unknown_route(api_path[:200])
 
 
-def health(request: Request, service: Service, record: CallRecord, _: str) -> Reply:
+def passthrough(route: Route, api_path: str, request: Request, service: Service, record: CallRecord) -> Reply:
+    """Check the request as its row says, send it signed, and pass the answer back as it came."""
     settings, upstream = service.require()
-    return Reply.json(200, {"status": "ok", **settings.summary(), "auth_mode": upstream.auth_mode()})
-
-
-def create_response(request: Request, service: Service, record: CallRecord, _: str) -> Reply:
-    settings, upstream = service.require()
-    payload = _json_object(request, settings, accepted=JSON_TYPES)
-    _check_create(payload, settings)
-    record.model = payload["model"]
-    if service.log_prompts:
-        record.prompt = _prompt_text(payload.get("input"))
-
-    answer = upstream.raw("POST", "/responses", _budget(request, settings), record, body=payload)
-    content_type = answer.headers.get("content-type", "application/json")
-    streamed = content_type.startswith("text/event-stream")
-    if not _record_usage(record, answer.content, streamed=streamed) and not streamed:
-        raise errors.upstream_malformed(record.opc_request_id)
-    headers = {"Content-Type": content_type, **_upstream_ref(record)}
-    if content_type.startswith("text/event-stream"):
+    content, content_type, payload, capped = _request_body(route, request, settings, record, service.log_prompts)
+    out = Outbound(
+        method=route.method,
+        path=api_path,
+        retry=_retry_rule(route, payload),
+        content=content,
+        content_type=content_type,
+        params=_query(route, request),
+        stream=route.stream if payload.get("stream") is True else None,
+        resource=route.resource if "{" in route.path else "",
+        control_plane=route.plane is Plane.CONTROL,
+    )
+    answer = upstream.send(out, _budget(request, settings), record)
+    _record_answer(record, route, answer)
+    headers = {"Content-Type": answer.content_type, **_upstream_ref(record), **capped}
+    if answer.ending is not None:
         headers["Cache-Control"] = "no-cache"
-    return Reply(answer.status_code, answer.content, headers)
+    return Reply(answer.status, answer.content, headers)
 
 
-def retrieve_response(request: Request, service: Service, record: CallRecord, response_id: str) -> Reply:
-    return _by_id("GET", request, service, record, response_id)
+def health(service: Service) -> Reply:
+    """Anonymous: says the function is up and configured, nothing about how."""
+    service.require()
+    return Reply.json(200, {"status": "ok"})
 
 
-def delete_response(request: Request, service: Service, record: CallRecord, response_id: str) -> Reply:
-    return _by_id("DELETE", request, service, record, response_id)
+def models(service: Service, api_path: str) -> Reply:
+    """GET …/models and …/models/{id}, answered from the allow-list and aliases.
+
+    Oracle documents no /models on the OpenAI-compatible base, and the names a
+    client may use here are this deployment's choice anyway (GENAI_ALLOWED_MODELS,
+    GENAI_MODEL_ALIASES): the function answers itself, without a model call.
+    """
+    settings, _ = service.require()
+    names = settings.served_models()
+    if api_path == "/models":
+        return Reply.json(200, {"object": "list", "data": [_model_object(settings, n) for n in names]})
+    name = api_path[len("/models/") :]
+    if name not in names and settings.resolve_model(name) is None:
+        raise errors.model_not_found(name)
+    return Reply.json(200, _model_object(settings, name))
 
 
-def simple(request: Request, service: Service, record: CallRecord, _: str) -> Reply:
-    """One prompt in, the text out: for curl, scripts and people without an OpenAI SDK."""
+def simple(request: Request, service: Service, record: CallRecord) -> Reply:
+    """One prompt in, the text out: for curl, scripts, `fn invoke` and people without an OpenAI SDK.
+
+    The request becomes a Responses create and takes the same path as every other route.
+    """
     settings, upstream = service.require()
     _check_size(request, settings)
     content_type = request.content_type
@@ -106,7 +265,7 @@ def simple(request: Request, service: Service, record: CallRecord, _: str) -> Re
         # fn invoke and the OCI SDK send no meaningful content type: go by the body.
         content_type = "application/json" if request.body.lstrip()[:1] == b"{" else "text/plain"
     if content_type in JSON_TYPES:
-        fields = _json_object(request, settings, accepted=(content_type,))
+        fields = _json_object(request, settings)
     elif content_type in ("text/plain", ""):
         try:
             fields = {"input": request.body.decode("utf-8")}
@@ -119,7 +278,7 @@ def simple(request: Request, service: Service, record: CallRecord, _: str) -> Re
     if unknown:
         raise errors.bad_request(
             f"Unknown field(s) {', '.join(unknown)}; the simple route takes {', '.join(sorted(SIMPLE_FIELDS))}. "
-            "Use …/responses for the full Responses API.",
+            "Use …/v1/responses for the full Responses API.",
             param=unknown[0],
         )
     if not isinstance(fields.get("input"), str):
@@ -127,92 +286,142 @@ def simple(request: Request, service: Service, record: CallRecord, _: str) -> Re
     for name in ("instructions", "previous_response_id"):
         if name in fields and not isinstance(fields[name], str):
             raise errors.bad_request(f"'{name}' must be a string.", param=name)
-    _check_create(fields, settings)
-    record.model = fields["model"]
-    if service.log_prompts:
-        record.prompt = fields["input"]
-
-    def attempt(timeout: float) -> Any:
-        return upstream.client().responses.with_raw_response.create(**fields, timeout=timeout)
-
-    raw = upstream.within_budget(attempt, _budget(request, settings), record)
-    record.opc_request_id = raw.headers.get("opc-request-id", "")
-    try:
-        result = raw.parse()
-    except ValueError:  # not JSON: the same answer as the other routes give, not an internal error
-        raise errors.upstream_malformed(record.opc_request_id) from None
-    usage = result.usage
-    record.response_id = result.id
-    record.input_tokens = usage.input_tokens if usage else None
-    record.output_tokens = usage.output_tokens if usage else None
-    record.output = result.output_text
+    route = ROUTES[0]
+    capped = _check_generation(route, fields, settings, record, service.log_prompts)
+    out = Outbound(
+        "POST",
+        route.path,
+        retry=_retry_rule(route, fields),
+        content=_dumps(fields),
+        content_type="application/json",
+    )
+    answer = upstream.send(out, _budget(request, settings), record)
+    result = _record_answer(record, route, answer)
+    usage = result.get("usage")
     return Reply.json(
         200,
         {
-            "id": result.id,
-            "model": result.model,
-            "output_text": result.output_text,
-            "usage": usage.model_dump(include={"input_tokens", "output_tokens", "total_tokens"}) if usage else None,
+            "id": result.get("id"),
+            "model": result.get("model"),
+            "output_text": record.output,
+            "usage": {k: usage.get(k) for k in ("input_tokens", "output_tokens", "total_tokens")}
+            if isinstance(usage, dict)
+            else None,
         },
-        _upstream_ref(record),
+        {**_upstream_ref(record), **capped},
     )
 
 
-METHODS: dict[str, dict[str, Handler]] = {
-    "responses": {"POST": create_response},
-    "response": {"GET": retrieve_response, "DELETE": delete_response},
-    "simple": {"POST": simple},
-    "health": {"GET": health},
-}
+# -- checks -------------------------------------------------------------------
 
 
-def _by_id(method: str, request: Request, service: Service, record: CallRecord, response_id: str) -> Reply:
-    settings, upstream = service.require()
-    record.response_id = response_id
-    params = {k: v[-1] if len(v) == 1 else v for k, v in request.query.items()}
-    answer = upstream.raw(
-        method,
-        f"/responses/{response_id}",
-        _budget(request, settings),
-        record,
-        params=params,
-        resource_lookup=True,
-    )
-    content_type = answer.headers.get("content-type", "application/json")
-    if content_type.startswith("application/json") and not _loads(answer.content):
-        raise errors.upstream_malformed(record.opc_request_id)
-    return Reply(answer.status_code, answer.content, {"Content-Type": content_type, **_upstream_ref(record)})
+def _api_path(path: str) -> str | None:
+    """The OpenAI path after the first `/v1/` segment, or None for a path outside the API."""
+    _, sep, tail = path.partition("/v1/")
+    if not sep:
+        return None
+    return "/" + tail.strip("/") if tail.strip("/") else None
 
 
-def _check_size(request: Request, settings: Settings) -> None:
-    if len(request.body) > settings.max_body_bytes:
-        raise errors.payload_too_large(len(request.body), settings.max_body_bytes)
+def _require_method(request: Request, allowed: tuple[str, ...]) -> None:
+    if request.method not in allowed:
+        raise errors.method_not_allowed(request.method, allowed)
 
 
-def _json_object(request: Request, settings: Settings, *, accepted: tuple[str, ...]) -> dict[str, Any]:
-    _check_size(request, settings)
-    if request.content_type and request.content_type not in accepted and request.through_gateway:
-        raise errors.unsupported_media_type(request.content_type, JSON_TYPES)
-    if not request.body.strip():
-        raise errors.bad_request("The request body is empty; send a JSON object.", code="invalid_json")
-    payload = request.json_body()
-    if not isinstance(payload, dict):
-        raise errors.bad_request("The request body must be a JSON object.", code="invalid_json")
-    return payload
+def _check_ids(template: Sequence[str], segments: Sequence[str]) -> None:
+    for name, value in zip(template, segments, strict=True):
+        if name.startswith("{") and not ID.match(value):
+            raise errors.bad_request(f"{value[:80]!r} is not a valid id.", param=name.strip("{}"))
 
 
-def _check_create(payload: dict[str, Any], settings: Settings) -> None:
-    """Validate the fields the function is responsible for; fill in defaults and caps."""
-    model = payload.setdefault("model", settings.default_model)
-    if not isinstance(model, str) or not model:
-        raise errors.bad_request("'model' must be a non-empty string.", param="model")
-    if not settings.model_allowed(model):
-        allowed = ", ".join(sorted(settings.allowed_models or ()))
+def _query(route: Route, request: Request) -> list[tuple[str, str]]:
+    unknown = sorted(set(request.query) - route.query)
+    if unknown:
+        allowed = ", ".join(sorted(route.query)) or "none"
         raise errors.bad_request(
-            f"Model {model[:100]!r} is not allowed here; allowed: {allowed} (GENAI_ALLOWED_MODELS).",
+            f"Query parameter {unknown[0][:60]!r} is not passed on by {route.name}; allowed: {allowed}.",
+            param=unknown[0][:60],
+        )
+    return [(name, value) for name, values in request.query.items() for value in values]
+
+
+def _request_body(
+    route: Route, request: Request, settings: Settings, record: CallRecord, log_prompts: bool
+) -> tuple[bytes | None, str, dict[str, Any], dict[str, str]]:
+    """(bytes to send, their content type, the parsed JSON or {}, headers saying what was capped)."""
+    if route.body is Body.NONE:
+        if request.body.strip():
+            raise errors.bad_request(f"{route.name} takes no request body.")
+        return None, "", {}, {}
+    _check_size(request, settings)
+    if route.body is Body.UPLOAD and request.content_type == MULTIPART:
+        # Passed on byte for byte, boundary included; the service checks the parts.
+        return request.body, request.headers.get("content-type", MULTIPART), {}, {}
+    accepted = (*JSON_TYPES, MULTIPART) if route.body is Body.UPLOAD else JSON_TYPES
+    if request.content_type not in JSON_TYPES:
+        raise errors.unsupported_media_type(request.content_type, accepted)
+    payload = _json_object(request, settings)
+    capped: dict[str, str] = {}
+    changed = False
+    if route.model:
+        before = dict((k, payload.get(k)) for k in ("model", *route.tokens))
+        capped = _check_generation(route, payload, settings, record, log_prompts)
+        changed = any(payload.get(k) != v for k, v in before.items())
+    # Unchanged bodies go on as the client sent them: no second copy, byte for byte.
+    return (_dumps(payload) if changed else request.body), "application/json", payload, capped
+
+
+def _check_generation(
+    route: Route, payload: dict[str, Any], settings: Settings, record: CallRecord, log_prompts: bool
+) -> dict[str, str]:
+    """Model, output tokens and basic shape of a request for a model answer; the cap headers, if any."""
+    requested = payload.get("model", settings.default_model)
+    if not isinstance(requested, str) or not requested:
+        raise errors.bad_request("'model' must be a non-empty string.", param="model")
+    model = settings.resolve_model(requested)
+    if model is None:
+        names = ", ".join(settings.served_models())
+        raise errors.bad_request(
+            f"Model {requested[:100]!r} is not allowed here; allowed: {names} "
+            "(GENAI_ALLOWED_MODELS, aliases from GENAI_MODEL_ALIASES).",
             param="model",
             code="model_not_allowed",
         )
+    payload["model"] = model
+    record.model = model
+
+    if route.stream is streams.Kind.CHAT:
+        if not isinstance(payload.get("messages"), list) or not payload["messages"]:
+            raise errors.bad_request("'messages' must be a non-empty list.", param="messages")
+        if log_prompts:
+            record.prompt = _prompt_text(payload["messages"])
+    else:
+        _check_input(payload)
+        if log_prompts:
+            record.prompt = _prompt_text(payload.get("input"))
+
+    capped: dict[str, str] = {}
+    present = [name for name in route.tokens if payload.get(name) is not None]
+    for name in present:
+        tokens = payload[name]
+        if not _is_int(tokens) or tokens < 1:
+            raise errors.bad_request(f"'{name}' must be a positive integer.", param=name)
+        if tokens > settings.max_output_tokens:
+            payload[name] = settings.max_output_tokens
+            capped["X-Output-Tokens-Capped"] = f"{name}={settings.max_output_tokens} (asked {tokens})"
+    if not present and settings.default_output_tokens:
+        payload[route.tokens[0]] = settings.default_output_tokens
+
+    if payload.get("temperature") is not None:
+        t = payload["temperature"]
+        if not _is_number(t) or not 0 <= t <= 2:
+            raise errors.bad_request("'temperature' must be a number from 0 to 2.", param="temperature")
+    if payload.get("stream") is not None and not isinstance(payload["stream"], bool):
+        raise errors.bad_request("'stream' must be true or false.", param="stream")
+    return capped
+
+
+def _check_input(payload: dict[str, Any]) -> None:
     if "input" in payload:
         value = payload["input"]
         if isinstance(value, str):
@@ -226,62 +435,81 @@ def _check_create(payload: dict[str, Any], settings: Settings) -> None:
     elif not any(k in payload for k in ("previous_response_id", "conversation", "prompt")):
         raise errors.bad_request("'input' is required.", param="input")
 
-    tokens = payload.get("max_output_tokens")
-    if tokens is None:
-        payload["max_output_tokens"] = settings.max_output_tokens
-    elif not _is_int(tokens) or tokens < 1:
-        raise errors.bad_request("'max_output_tokens' must be a positive integer.", param="max_output_tokens")
-    else:
-        payload["max_output_tokens"] = min(tokens, settings.max_output_tokens)
 
-    if "temperature" in payload and payload["temperature"] is not None:
-        t = payload["temperature"]
-        if not _is_number(t) or not 0 <= t <= 2:
-            raise errors.bad_request("'temperature' must be a number from 0 to 2.", param="temperature")
-    if "stream" in payload and not isinstance(payload["stream"], bool) and payload["stream"] is not None:
-        raise errors.bad_request("'stream' must be true or false.", param="stream")
+def _retry_rule(route: Route, payload: dict[str, Any]) -> retry.Rule:
+    if isinstance(route.retry, retry.Rule):
+        return route.retry
+    # A model answer that is not stored creates nothing: repeating it is safe.
+    stores = payload.get("store", route.stream is streams.Kind.RESPONSES) is not False or bool(
+        payload.get("conversation") or payload.get("background")
+    )
+    return retry.Rule.UNSENT_ONLY if stores else retry.Rule.IDEMPOTENT
+
+
+def _check_size(request: Request, settings: Settings) -> None:
+    if len(request.body) > settings.max_body_bytes:
+        raise errors.payload_too_large(len(request.body), settings.max_body_bytes)
+
+
+def _json_object(request: Request, settings: Settings) -> dict[str, Any]:
+    _check_size(request, settings)
+    if not request.body.strip():
+        raise errors.bad_request("The request body is empty; send a JSON object.", code="invalid_json")
+    payload = request.json_body()
+    if not isinstance(payload, dict):
+        raise errors.bad_request("The request body must be a JSON object.", code="invalid_json")
+    return payload
 
 
 def _budget(request: Request, settings: Settings) -> Budget:
     return Budget.from_fn_deadline(request.deadline, settings.deadline_margin_s)
 
 
-def _record_usage(record: CallRecord, content: bytes, *, streamed: bool) -> bool:
-    """Pick id, usage and output text out of the upstream answer, for the log line.
+# -- the answer ---------------------------------------------------------------
 
-    False when the answer is not the JSON object (or event stream) it should be.
-    """
-    final: Any = None
-    if streamed:
-        for line in reversed(content.splitlines()):
-            # The last event carries the response: completed, or incomplete when max_output_tokens cut it short.
-            if line.startswith(b"data:") and any(event in line for event in FINAL_EVENTS):
-                final = _loads(line[5:]).get("response")
-                break
+
+def _record_answer(record: CallRecord, route: Route, answer: Answer) -> dict[str, Any]:
+    """Check a JSON answer is JSON; pick id, usage and output text out of model answers for the log line."""
+    if answer.ending is not None:
+        final = answer.ending.final or {}
+    elif answer.content_type.startswith("application/json"):
+        final = _loads(answer.content)
+        if final is None:
+            raise errors.upstream_malformed(record.opc_request_id)
     else:
-        final = _loads(content)
-    if not isinstance(final, dict) or not final:
-        return False
+        return {}
+    if not isinstance(final, dict) or not route.model:
+        return final if isinstance(final, dict) else {}
     record.response_id = str(final.get("id", ""))
     usage = final.get("usage") or {}
     if isinstance(usage, dict):
-        record.input_tokens = usage.get("input_tokens")
-        record.output_tokens = usage.get("output_tokens")
-    record.output = _output_text(final.get("output"))
-    return True
+        record.input_tokens = usage.get("input_tokens", usage.get("prompt_tokens"))
+        record.output_tokens = usage.get("output_tokens", usage.get("completion_tokens"))
+    record.output = _output_text(final)
+    return final
 
 
-def _output_text(output: Any) -> str | None:
-    if not isinstance(output, list):
-        return None
-    texts = [
-        part.get("text", "")
-        for item in output
-        if isinstance(item, dict) and item.get("type") == "message"
-        for part in item.get("content") or []
-        if isinstance(part, dict) and part.get("type") == "output_text"
-    ]
-    return "".join(texts)
+def _output_text(final: dict[str, Any]) -> str | None:
+    output = final.get("output")
+    if isinstance(output, list):  # a Responses object
+        return "".join(
+            part.get("text", "")
+            for item in output
+            if isinstance(item, dict) and item.get("type") == "message"
+            for part in item.get("content") or []
+            if isinstance(part, dict) and part.get("type") == "output_text"
+        )
+    choices = final.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):  # a chat completion
+        message = choices[0].get("message") or {}
+        content = message.get("content") if isinstance(message, dict) else None
+        return content if isinstance(content, str) else None
+    return None
+
+
+def _model_object(settings: Settings, name: str) -> dict[str, Any]:
+    target = settings.model_aliases.get(name, name)
+    return {"id": name, "object": "model", "created": 0, "owned_by": target.split(".", 1)[0]}
 
 
 def _prompt_text(value: Any) -> str | None:
@@ -292,12 +520,15 @@ def _upstream_ref(record: CallRecord) -> dict[str, str]:
     return {"X-Upstream-Request-Id": record.opc_request_id} if record.opc_request_id else {}
 
 
-def _loads(data: bytes) -> Any:
+def _dumps(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _loads(data: bytes | bytearray) -> Any:
     try:
-        value = json.loads(data)
+        return json.loads(data)
     except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+        return None
 
 
 def _is_int(value: Any) -> bool:

@@ -1,8 +1,9 @@
-"""Import the two SDKs the function needs, as cheaply as a cold start allows.
+"""Import the SDKs the function needs, as cheaply as a cold start allows.
 
-`import openai` and `import oci_genai_auth` are most of a cold start (about
-0.65 s of 0.9 s on a 2-core machine, see README "Performance"). Two things
-make them cheaper without changing what they do:
+Every call needs `oci_genai_auth` (and `oci` under it) to sign; only custom
+logic needs `openai`, whose import alone is ~350 ms (it loads every type it
+has), so it is imported on first use, never by the routes that ship. Two
+things make each import cheaper without changing what it does:
 
 - The cyclic garbage collector is paused while they load. Importing creates
   hundreds of thousands of long-lived objects (classes, pydantic models) and
@@ -19,6 +20,7 @@ make them cheaper without changing what they do:
 from __future__ import annotations
 
 import gc
+import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -31,7 +33,7 @@ from types import ModuleType
 LAZY_MODULES = frozenset({"oci.object_storage", "oci.dns"})
 
 _lock = threading.Lock()
-_done = False
+_done: set[str] = set()
 
 
 class _LazyFinder(importlib.abc.MetaPathFinder):
@@ -52,24 +54,33 @@ class _LazyFinder(importlib.abc.MetaPathFinder):
         return None
 
 
-def import_sdks() -> None:
-    """Import openai and oci_genai_auth (once per process; later calls return at once)."""
-    global _done
-    if _done:
+def import_signer() -> None:
+    """Import oci_genai_auth and the oci SDK under it (once per process): every call needs them."""
+    _import_once("oci_genai_auth", lazy=True)
+
+
+def import_openai() -> None:
+    """Import the OpenAI SDK (once per process): only custom logic and eager start need it."""
+    _import_once("openai", lazy=False)
+
+
+def _import_once(name: str, *, lazy: bool) -> None:
+    if name in _done:
         return
     with _lock:
-        if _done:
+        if name in _done:
             return
-        finder = _LazyFinder()
-        sys.meta_path.insert(0, finder)
+        finder = _LazyFinder() if lazy else None
+        if finder:
+            sys.meta_path.insert(0, finder)
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            import oci_genai_auth  # noqa: F401
-            import openai  # noqa: F401
+            importlib.import_module(name)
         finally:
-            sys.meta_path.remove(finder)
+            if finder:
+                sys.meta_path.remove(finder)
             gc.freeze()
             if was_enabled:
                 gc.enable()
-        _done = True
+        _done.add(name)

@@ -10,10 +10,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from . import errors, logs
 from .settings import Settings, SettingsError
 from .upstream import Upstream
+
+if TYPE_CHECKING:
+    import openai
 
 
 class Service:
@@ -43,6 +47,11 @@ class Service:
         if self.settings is None or self._upstream is None:
             raise errors.misconfigured(str(self.problem))
         return self.settings, self._upstream
+
+    def openai(self) -> openai.OpenAI:
+        """The OpenAI SDK client, signed by the function's identity, built on first use (custom logic)."""
+        _, upstream = self.require()
+        return upstream.openai()
 
     def warm_up(self) -> None:
         """Build the client and sign one offline request now, not on the first call.

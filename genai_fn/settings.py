@@ -20,6 +20,8 @@ AUTH_MODES = ("auto", "resource_principal", "session", "user_principal", "instan
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_MODEL = "openai.gpt-oss-120b"
 DEFAULT_REALM_DOMAIN = "oraclecloud.com"
+#: A cap, not a default: high enough for reasoning models, which spend much of it thinking.
+DEFAULT_MAX_OUTPUT_TOKENS = 32768
 
 # OCI Functions accepts request bodies up to 6 MB; a larger limit could never be reached.
 FUNCTIONS_PAYLOAD_LIMIT = 6 * 1024 * 1024
@@ -27,6 +29,7 @@ FUNCTIONS_PAYLOAD_LIMIT = 6 * 1024 * 1024
 FUNCTIONS_MAX_TIMEOUT_S = 300
 
 _PROJECT_OCID = re.compile(r"^ocid1\.generativeaiproject\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+$")
+_COMPARTMENT_OCID = re.compile(r"^ocid1\.(compartment|tenancy)\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+$")
 _REGION = re.compile(r"^[a-z]{2,}-[a-z]+-[0-9]+$")
 _MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
 _DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
@@ -55,10 +58,19 @@ class Settings:
     project_ocid: str
     region: str
     base_url: str
+    #: Where OCI serves vector store create/list/retrieve/update/delete (its control plane).
+    control_base_url: str
+    #: Sent as opc-compartment-id to the control plane; only vector store management needs it.
+    compartment_ocid: str
     default_model: str
     #: `None` means any model is allowed (GENAI_ALLOWED_MODELS=*).
     allowed_models: frozenset[str] | None
+    #: Client-side model names mapped to served ones (GENAI_MODEL_ALIASES), e.g. gpt-4o-mini → openai.gpt-oss-20b.
+    model_aliases: Mapping[str, str]
+    #: A cap on the output tokens a request asks for; never injected.
     max_output_tokens: int
+    #: Injected when a request names no output limit; 0: inject nothing (the model's own default).
+    default_output_tokens: int
     max_body_bytes: int
     max_retries: int
     attempt_timeout_s: float
@@ -92,23 +104,46 @@ class Settings:
                 "GENAI_REGION",
                 "is required (OCI_RESOURCE_PRINCIPAL_REGION is not set either, so the region is unknown)",
             )
+        domain = _realm_domain(reader) if region else DEFAULT_REALM_DOMAIN
         if not base_url and region:
-            domain = _realm_domain(reader)
             base_url = f"https://inference.generativeai.{region}.oci.{domain}/openai/v1"
+        control_base_url = reader.text("GENAI_CONTROL_BASE_URL").rstrip("/")
+        if control_base_url and not control_base_url.startswith(("https://", "http://")):
+            reader.fail("GENAI_CONTROL_BASE_URL", f"must be an http(s) URL, got {control_base_url!r}")
+        if not control_base_url and region:
+            # Oracle's QuickStart endpoint table: vector store CRUD is served by the control plane.
+            control_base_url = f"https://generativeai.{region}.oci.{domain}/20231130/openai/v1"
+        compartment = reader.text("GENAI_COMPARTMENT_OCID")
+        if compartment and not _COMPARTMENT_OCID.match(compartment):
+            reader.fail("GENAI_COMPARTMENT_OCID", f"must be a compartment or tenancy OCID, got {compartment!r}")
 
         default_model = reader.text("GENAI_DEFAULT_MODEL") or DEFAULT_MODEL
         if not _MODEL.match(default_model):
             reader.fail("GENAI_DEFAULT_MODEL", f"is not a valid model name: {default_model!r}")
         allowed_models = _allowed_models(reader, default_model)
+        aliases = _model_aliases(reader, allowed_models)
+        max_output_tokens = reader.number("GENAI_MAX_OUTPUT_TOKENS", int, DEFAULT_MAX_OUTPUT_TOKENS, 1, 1_000_000)
+        default_output_tokens = reader.number("GENAI_DEFAULT_OUTPUT_TOKENS", int, 0, 0, 1_000_000)
+        if default_output_tokens > max_output_tokens:
+            reader.fail(
+                "GENAI_DEFAULT_OUTPUT_TOKENS",
+                f"must not exceed GENAI_MAX_OUTPUT_TOKENS ({max_output_tokens}), got {default_output_tokens}",
+            )
 
         settings = cls(
             project_ocid=project,
             region=region,
             base_url=base_url,
+            control_base_url=control_base_url,
+            compartment_ocid=compartment,
             default_model=default_model,
             allowed_models=allowed_models,
-            max_output_tokens=reader.number("GENAI_MAX_OUTPUT_TOKENS", int, 2048, 1, 1_000_000),
-            max_body_bytes=reader.number("GENAI_MAX_BODY_BYTES", int, 1024 * 1024, 1024, FUNCTIONS_PAYLOAD_LIMIT),
+            model_aliases=aliases,
+            max_output_tokens=max_output_tokens,
+            default_output_tokens=default_output_tokens,
+            max_body_bytes=reader.number(
+                "GENAI_MAX_BODY_BYTES", int, FUNCTIONS_PAYLOAD_LIMIT, 1024, FUNCTIONS_PAYLOAD_LIMIT
+            ),
             max_retries=reader.number("GENAI_MAX_RETRIES", int, 2, 0, 10),
             attempt_timeout_s=reader.number("GENAI_TIMEOUT_SECONDS", float, 120.0, 1.0, FUNCTIONS_MAX_TIMEOUT_S),
             deadline_margin_s=reader.number("GENAI_DEADLINE_MARGIN_MS", int, 1000, 0, 30_000) / 1000,
@@ -125,6 +160,16 @@ class Settings:
     def model_allowed(self, model: str) -> bool:
         return self.allowed_models is None or model in self.allowed_models
 
+    def resolve_model(self, requested: str) -> str | None:
+        """The model a request's name stands for (aliases applied), or None when it is not allowed here."""
+        model = self.model_aliases.get(requested, requested)
+        return model if self.model_allowed(model) else None
+
+    def served_models(self) -> list[str]:
+        """Every name a client may use, aliases included (`*` lists the default model and the aliases)."""
+        names = {self.default_model, *(self.allowed_models or ()), *self.model_aliases}
+        return sorted(names)
+
     def summary(self) -> dict[str, object]:
         """The non-secret facts worth showing on /health and in the start-up log."""
         return {
@@ -133,7 +178,9 @@ class Settings:
             "region": self.region or None,
             "base_url": self.base_url,
             "project_configured": bool(self.project_ocid),
+            "model_aliases": dict(self.model_aliases),
             "max_output_tokens": self.max_output_tokens,
+            "default_output_tokens": self.default_output_tokens or None,
             "max_body_bytes": self.max_body_bytes,
             "eager_start": self.eager_start,
         }
@@ -167,6 +214,22 @@ def _allowed_models(reader: _Reader, default_model: str) -> frozenset[str] | Non
     if default_model not in models:
         reader.fail("GENAI_ALLOWED_MODELS", f"does not include GENAI_DEFAULT_MODEL ({default_model})")
     return frozenset(models)
+
+
+def _model_aliases(reader: _Reader, allowed: frozenset[str] | None) -> dict[str, str]:
+    raw = reader.text("GENAI_MODEL_ALIASES")
+    aliases: dict[str, str] = {}
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        name, sep, target = (part.strip() for part in entry.partition("="))
+        if not sep or not _MODEL.match(name) or not _MODEL.match(target):
+            reader.fail("GENAI_MODEL_ALIASES", f"entries are name=model, separated by commas; got {entry!r}")
+            continue
+        if allowed is not None and target not in allowed:
+            reader.fail("GENAI_MODEL_ALIASES", f"maps {name} to {target}, which GENAI_ALLOWED_MODELS does not allow")
+        aliases[name] = target
+    return aliases
 
 
 class _Reader:

@@ -1,50 +1,102 @@
-"""The OpenAI client for OCI Generative AI, and calls that fit the time budget.
+"""The signed HTTP client for OCI Generative AI, and requests that fit the time and memory budget.
 
-One client per container: the signer, its key and the connection pool are
-built on the first call that needs the model and reused by every later one.
+One `httpx.Client` per container, signed by the function's identity through
+oci-genai-auth's `httpx.Auth` (resource principal in OCI): the signer, its key
+and the connection pool are built on the first call that needs them and reused
+by every later one. Every route sends its request as bytes through this client
+and passes the answer back: nothing is parsed into SDK models, so a call pays
+neither the OpenAI SDK's import (~350 ms of a cold start) nor its validation.
 
-Retries are ours, not the SDK's (the client is built with `max_retries=0`). The
-SDK's retry loop does not know about the function's deadline: each attempt gets
-the full timeout and a `retry-after` is honoured up to a minute, so a throttled
-or hanging upstream would outlive the call and the platform would kill it. Here
-every attempt gets only what is left of the budget, and a wait that would not
-fit is not started: the caller gets the 429 or 502 at once instead of a 504.
+The OpenAI SDK is still here for custom logic (`Upstream.openai()`, built
+lazily on this same signed client, exactly as Oracle's examples build it).
+
+Retries are ours (see `retry`): each attempt gets only what is left of the
+budget, and a wait that would not fit is not started, so the caller gets the
+429 or 502 at once instead of the platform's timeout.
+
+Answers are read into one buffer, capped at the platform's response limit:
+an answer that could never be delivered is refused before it fills memory.
 """
 
 from __future__ import annotations
 
-import email.utils
-import random
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 
-from . import auth, errors
+from . import auth, errors, retry, sdk_import, streams
 from .deadline import Budget
 from .logs import CallRecord
-from .settings import Settings
+from .settings import FUNCTIONS_PAYLOAD_LIMIT, Settings
 
 if TYPE_CHECKING:
     import openai
 
-T = TypeVar("T")
-
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 #: Below this many seconds an attempt cannot do useful work.
 MIN_ATTEMPT_S = 0.05
+#: OCI Functions delivers at most this much of an answer (the same 6 MB as a request).
+MAX_ANSWER_BYTES = FUNCTIONS_PAYLOAD_LIMIT
+#: An error answer is read up to this much: enough for any message, never a whole payload.
+MAX_ERROR_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One request to the model service, as every attempt sends it."""
+
+    method: str
+    #: Relative to the OpenAI-compatible base URL, e.g. `/responses/resp_1/input_items`.
+    path: str
+    retry: retry.Rule
+    content: bytes | None = None
+    content_type: str = ""
+    params: Sequence[tuple[str, str]] = ()
+    #: The event stream to check for completeness, when the answer is one.
+    stream: streams.Kind | None = None
+    #: What a 404 means on this path ("conversation", "file"...); "" when it can only mean IAM.
+    resource: str = ""
+    #: Sent to OCI's control plane (vector store management) instead of the inference endpoint.
+    control_plane: bool = False
+
+
+@dataclass
+class Answer:
+    """A successful upstream answer, read whole."""
+
+    status: int
+    headers: httpx.Headers
+    #: Read once into one buffer and handed on as it is (fdk takes bytes or bytearray).
+    content: bytes | bytearray
+    #: For event streams: how the stream ended (always whole here).
+    ending: streams.Ending | None = None
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "application/json")
+
+
+@dataclass
+class _Attempt:
+    """How one attempt failed: the error for the caller and what the retry rule needs."""
+
+    error: errors.ApiError
+    failure: retry.Failure
+    status: int | None = None
+    wait: float | None = field(default=None)
 
 
 class Upstream:
-    """The container's one OpenAI client and budget-aware calls through it."""
+    """The container's one signed client and budget-aware requests through it."""
 
     def __init__(self, settings: Settings, environ: Mapping[str, str]) -> None:
         self._settings = settings
         self._environ = environ
-        self._client: openai.OpenAI | None = None
-        self._auth: httpx.Auth | None = None
+        self._http: httpx.Client | None = None
+        self._openai: openai.OpenAI | None = None
         self._lock = threading.Lock()
 
     def auth_mode(self) -> str:
@@ -54,102 +106,82 @@ class Upstream:
         except auth.CredentialsError:
             return f"{self._settings.auth_mode} (no credentials found)"
 
-    def client(self) -> openai.OpenAI:
-        """The shared client, built on first use; `ApiError` if credentials fail."""
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = self._build_client()
-        return self._client
-
     def _resolve_mode(self) -> str:
         s = self._settings
         return auth.resolve_mode(s.auth_mode, self._environ, s.oci_config_file, s.oci_profile)
 
-    def warm_up(self) -> None:
-        """Build the client and run one request through it, signing included, without sending it.
+    def http(self) -> httpx.Client:
+        """The shared signed client, built on first use; `ApiError` if credentials fail."""
+        if self._http is None:
+            with self._lock:
+                if self._http is None:
+                    self._http = self._build_http()
+        return self._http
 
-        The request goes to an in-memory transport: the SDK's request path, the
-        signer (which loads the private key) and the first RSA signature are
-        paid now, before any caller waits; nothing reaches the network.
+    def _build_http(self) -> httpx.Client:
+        s = self._settings
+        try:
+            signer = auth.build_auth(self._resolve_mode(), self._environ, s.oci_config_file, s.oci_profile)
+        except auth.CredentialsError as exc:
+            # Not cached: the next call tries again (files may appear or be rotated).
+            raise errors.credentials_unavailable(str(exc)) from exc
+        return httpx.Client(
+            auth=signer,
+            base_url=s.base_url,
+            # The project travels as OpenAI-Project, as the OpenAI SDK sends it (FIELD-NOTES: required).
+            headers={"OpenAI-Project": s.project_ocid},
+            timeout=httpx.Timeout(s.attempt_timeout_s, connect=min(10.0, s.attempt_timeout_s)),
+            limits=httpx.Limits(max_connections=8, max_keepalive_connections=4, keepalive_expiry=30),
+        )
+
+    def openai(self) -> openai.OpenAI:
+        """An OpenAI SDK client on the same signed connection, for custom logic ("Make it yours").
+
+        Built on first use: the routes that ship never import the SDK. Pass an
+        explicit `timeout=` on each call (what `Budget.remaining()` allows): the
+        SDK's default is 600 s, longer than any function may run.
         """
-        client = self.client()
+        if self._openai is None:
+            http = self.http()
+            with self._lock:
+                if self._openai is None:
+                    sdk_import.import_openai()
+                    import openai
+
+                    self._openai = openai.OpenAI(
+                        base_url=self._settings.base_url,
+                        # The SDK insists on a key; the signer replaces the header it makes.
+                        api_key="not-used",
+                        # Always explicit: otherwise the SDK would read OPENAI_PROJECT_ID from the environment.
+                        project=self._settings.project_ocid,
+                        # openai accepts an httpx (not only httpx2) client at run time; its stubs say otherwise.
+                        http_client=http,  # type: ignore[arg-type]
+                        max_retries=0,
+                    )
+        return self._openai
+
+    def warm_up(self) -> None:
+        """Build the client and sign one request now, without sending it (GENAI_EAGER_START).
+
+        The request goes to an in-memory transport: the signer (which loads the
+        private key) and the first RSA signature are paid before any caller
+        waits; nothing reaches the network. The OpenAI SDK is imported too, so
+        custom logic that uses it starts warm as well.
+        """
+        client = self.http()
 
         def answer(request: httpx.Request) -> httpx.Response:
             if "signature" not in request.headers.get("authorization", "").lower():
                 raise errors.credentials_unavailable("warm-up request was not signed")
             return httpx.Response(200, json={})
 
-        with httpx.Client(auth=self._auth, transport=httpx.MockTransport(answer)) as offline:
-            # Same SDK client, same signer; only the transport differs.
-            client.with_options(http_client=offline).post(  # type: ignore[arg-type]
-                "/responses", cast_to=httpx.Response, body={"model": self._settings.default_model, "input": "."}
-            )
+        with httpx.Client(auth=client.auth, base_url=client.base_url, transport=httpx.MockTransport(answer)) as offline:
+            offline.post("/responses", content=b'{"input":"."}', headers={"content-type": "application/json"})
+        self.openai()
 
-    def _build_client(self) -> openai.OpenAI:
-        import openai
-
-        s = self._settings
-        try:
-            mode = self._resolve_mode()
-            signer = auth.build_auth(mode, self._environ, s.oci_config_file, s.oci_profile)
-            self._auth = signer
-        except auth.CredentialsError as exc:
-            # Not cached: the next call tries again (files may appear or be rotated).
-            raise errors.credentials_unavailable(str(exc)) from exc
-        http_client = httpx.Client(
-            auth=signer,
-            timeout=httpx.Timeout(s.attempt_timeout_s, connect=min(10.0, s.attempt_timeout_s)),
-            limits=httpx.Limits(max_connections=8, max_keepalive_connections=4, keepalive_expiry=30),
-        )
-        return openai.OpenAI(
-            base_url=s.base_url,
-            # The SDK insists on a key; OCI ignores it and the signer strips the header.
-            api_key="not-used",
-            # Always explicit: otherwise the SDK would read OPENAI_PROJECT_ID from the environment.
-            project=s.project_ocid,
-            # openai accepts an httpx (not only httpx2) client at run time; its stubs say otherwise.
-            http_client=http_client,  # type: ignore[arg-type]
-            max_retries=0,
-        )
-
-    def raw(
-        self,
-        method: str,
-        path: str,
-        budget: Budget,
-        record: CallRecord,
-        *,
-        body: Mapping[str, Any] | None = None,
-        params: Mapping[str, Any] | None = None,
-        resource_lookup: bool = False,
-    ) -> httpx.Response:
-        """Send a request as is and return the upstream answer untouched (2xx only)."""
-        client = self.client()
-
-        def attempt(timeout: float) -> httpx.Response:
-            options: Any = {"timeout": timeout, "params": dict(params or {})}
-            if method == "POST":
-                return client.post(path, cast_to=httpx.Response, body=body, options=options)
-            if method == "GET":
-                return client.get(path, cast_to=httpx.Response, options=options)
-            return client.delete(path, cast_to=httpx.Response, options=options)
-
-        response = self.within_budget(attempt, budget, record, resource_lookup=resource_lookup)
-        record.opc_request_id = response.headers.get("opc-request-id", record.opc_request_id)
-        return response
-
-    def within_budget(
-        self,
-        attempt: Callable[[float], T],
-        budget: Budget,
-        record: CallRecord,
-        *,
-        resource_lookup: bool = False,
-    ) -> T:
-        """Run `attempt(timeout)` with retries, all inside `budget`; `ApiError` on failure."""
-        import openai
-
+    def send(self, out: Outbound, budget: Budget, record: CallRecord) -> Answer:
+        """Send `out` with retries inside `budget`: the whole 2xx answer, or `ApiError`."""
+        client = self.http()
         s = self._settings
         while True:
             remaining = budget.remaining()
@@ -158,66 +190,115 @@ class Upstream:
             record.attempts += 1
             started = time.monotonic()
             try:
-                result = attempt(min(s.attempt_timeout_s, remaining))
-                return result
-            except openai.APIStatusError as exc:
-                status = exc.status_code
-                record.opc_request_id = exc.response.headers.get("opc-request-id", record.opc_request_id)
-                wait = retry_after(exc.response.headers)
-                failure = errors.from_upstream(
-                    status,
-                    exc.response.headers,
-                    exc.response.content,
-                    region=s.region,
-                    retry_after_s=wait,
-                    resource_lookup=resource_lookup,
-                )
-                if status not in RETRYABLE_STATUSES:
-                    raise failure from None
-            except openai.APITimeoutError:
-                failure = errors.deadline_exceeded(f"upstream timed out after {record.attempts} attempt(s)")
-                wait = None
-            except openai.APIConnectionError as exc:
-                failure = errors.upstream_unreachable(_cause(exc))
-                wait = None
+                result = self._attempt(client, out, min(s.attempt_timeout_s, remaining), budget, record)
             finally:
                 record.upstream_s += time.monotonic() - started
-
-            delay = wait if wait is not None else backoff(record.attempts)
+            if isinstance(result, Answer):
+                return result
+            if not retry.may_retry(out.retry, result.failure, result.status):
+                raise result.error
+            delay = result.wait if result.wait is not None else retry.backoff(record.attempts)
             # Start no wait the budget cannot cover: answer now, while there is time to.
             if record.attempts > s.max_retries or delay + MIN_ATTEMPT_S >= budget.remaining():
-                raise failure
+                raise result.error
+            record.retried.append(result.failure.value if result.status is None else str(result.status))
             time.sleep(delay)
 
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds the server asked us to wait (`retry-after-ms` or `retry-after`), if any."""
-    millis = headers.get("retry-after-ms")
-    if millis:
+    def _attempt(
+        self, client: httpx.Client, out: Outbound, timeout: float, budget: Budget, record: CallRecord
+    ) -> Answer | _Attempt:
+        headers = {"content-type": out.content_type} if out.content_type else {}
+        url = out.path
+        if out.control_plane:
+            s = self._settings
+            if not s.compartment_ocid:
+                raise errors.misconfigured(
+                    "GENAI_COMPARTMENT_OCID is not set: OCI serves vector store management on its control plane, "
+                    "which needs the compartment (opc-compartment-id)."
+                )
+            url = s.control_base_url + out.path
+            headers["opc-compartment-id"] = s.compartment_ocid
+        request = client.build_request(
+            out.method,
+            url,
+            content=out.content,
+            headers=headers,
+            params=list(out.params),
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+        )
         try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+            response = client.send(request, stream=True)
+        except httpx.ConnectError as exc:
+            return _Attempt(errors.upstream_unreachable(_describe(exc)), retry.Failure.CONNECT)
+        except httpx.TimeoutException:
+            return self._timed_out(record)
+        except httpx.TransportError as exc:
+            return _Attempt(errors.upstream_unreachable(_describe(exc)), retry.Failure.DROPPED)
+        try:
+            record.opc_request_id = response.headers.get("opc-request-id", record.opc_request_id)
+            limit = MAX_ANSWER_BYTES if response.is_success else MAX_ERROR_BYTES
+            content = _read_capped(response, limit, budget)
+        except _TooLarge:
+            if not response.is_success:
+                content = bytearray()
+            else:
+                error = errors.upstream_answer_too_large(MAX_ANSWER_BYTES, record.opc_request_id)
+                return _Attempt(error, retry.Failure.TOO_LARGE)
+        except httpx.TimeoutException:
+            return self._timed_out(record)
+        except httpx.TransportError as exc:
+            return _Attempt(errors.upstream_unreachable(_describe(exc)), retry.Failure.DROPPED)
+        finally:
+            response.close()
+
+        if not response.is_success:
+            wait = retry.retry_after(response.headers)
+            error = errors.from_upstream(
+                response.status_code,
+                response.headers,
+                content,
+                region=self._settings.region,
+                retry_after_s=wait,
+                resource=out.resource,
+            )
+            return _Attempt(error, retry.Failure.STATUS, response.status_code, wait)
+
+        answer = Answer(response.status_code, response.headers, content)
+        if out.stream is not None and answer.content_type.startswith("text/event-stream"):
+            answer.ending = streams.ending(out.stream, content)
+            if not answer.ending.whole:
+                record.stream_problem = answer.ending.problem
+                error = errors.upstream_stream_incomplete(
+                    answer.ending.problem, answer.ending.upstream_message, record.opc_request_id
+                )
+                return _Attempt(error, retry.Failure.INCOMPLETE_STREAM)
+        return answer
+
+    def _timed_out(self, record: CallRecord) -> _Attempt:
+        return _Attempt(
+            errors.deadline_exceeded(f"upstream timed out after {record.attempts} attempt(s)"), retry.Failure.TIMEOUT
+        )
 
 
-def backoff(attempts: int) -> float:
-    """Exponential backoff with jitter: ~0.5 s, 1 s, 2 s … capped at 8 s."""
-    base: float = min(8.0, 0.5 * 2 ** (attempts - 1))
-    return base * random.uniform(0.75, 1.0)
+class _TooLarge(Exception):
+    pass
 
 
-def _cause(exc: BaseException) -> str:
-    cause = exc.__cause__ or exc.__context__
-    return type(cause).__name__ if cause else "connection failed"
+def _read_capped(response: httpx.Response, limit: int, budget: Budget) -> bytearray:
+    """The answer's body, read once into one buffer; `_TooLarge` past `limit` bytes.
+
+    The budget is checked between chunks: a slow trickle cannot outlive the call
+    (httpx's read timeout applies to each chunk, not to the whole body).
+    """
+    buffer = bytearray()
+    for chunk in response.iter_bytes():
+        buffer += chunk
+        if len(buffer) > limit:
+            raise _TooLarge
+        if budget.remaining() <= 0:
+            raise httpx.ReadTimeout("the call's budget ran out while reading the answer")
+    return buffer
+
+
+def _describe(exc: BaseException) -> str:
+    return type(exc).__name__

@@ -124,5 +124,5 @@ def invoke(
 
     data, status, raw_headers = asyncio.run(run())
     out = {k[len("fn-http-h-") :] if k.startswith("fn-http-h-") else k: v for k, v in raw_headers.items()}
-    payload = data if isinstance(data, bytes) else str(data).encode()
+    payload = bytes(data) if isinstance(data, (bytes, bytearray)) else str(data).encode()
     return status, out, payload

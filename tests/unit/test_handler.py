@@ -38,8 +38,15 @@ def test_create_returns_the_upstream_response_object(fn, emulator):
     data = json.loads(body)
     assert data["object"] == "response" and data["output"][0]["content"][0]["text"] == "Echo: hello there"
     assert headers["x-upstream-request-id"]
-    # The default cap was filled in and reached the model service.
-    assert emulator.calls[-1].body["max_output_tokens"] == 2048
+    # Nothing is injected: no output limit unless a setting asks for a default.
+    assert "max_output_tokens" not in emulator.calls[-1].body
+    assert "x-output-tokens-capped" not in headers
+
+
+def test_create_is_sent_byte_for_byte_when_nothing_changes(fn, emulator):
+    raw = b'{ "model" : "openai.gpt-oss-120b",\n  "input": "spaces kept", "metadata": {"k": "\\u00e9"} }'
+    status, _, _ = post(fn, "/v1/responses", raw)
+    assert status == 200 and emulator.calls[-1].raw_body == raw
 
 
 def test_create_fills_in_the_default_model(fn, emulator):
@@ -47,9 +54,36 @@ def test_create_fills_in_the_default_model(fn, emulator):
     assert status == 200 and json.loads(body)["model"] == MODEL
 
 
-def test_create_caps_max_output_tokens(fn, emulator):
-    status, _, _ = post(fn, "/v1/responses", {"input": "x", "max_output_tokens": 10**9})
+def test_create_caps_max_output_tokens_and_says_so(monkeypatch, function_env, emulator):
+    fn = load_function(monkeypatch, {**function_env, "GENAI_MAX_OUTPUT_TOKENS": "2048"})
+    status, headers, _ = post(fn, "/v1/responses", {"input": "x", "max_output_tokens": 10**9})
     assert status == 200 and emulator.calls[-1].body["max_output_tokens"] == 2048
+    assert headers["x-output-tokens-capped"] == f"max_output_tokens=2048 (asked {10**9})"
+    status, headers, _ = post(fn, "/v1/responses", {"input": "x", "max_output_tokens": 2048})
+    assert status == 200 and "x-output-tokens-capped" not in headers
+
+
+def test_a_default_output_limit_is_injected_only_when_configured(monkeypatch, function_env, emulator):
+    fn = load_function(monkeypatch, {**function_env, "GENAI_DEFAULT_OUTPUT_TOKENS": "300"})
+    assert post(fn, "/v1/responses", {"input": "x"})[0] == 200
+    assert emulator.calls[-1].body["max_output_tokens"] == 300
+    assert post(fn, "/v1/responses", {"input": "x", "max_output_tokens": 7})[0] == 200
+    assert emulator.calls[-1].body["max_output_tokens"] == 7
+
+
+def test_model_aliases_map_a_clients_default_name(monkeypatch, function_env, emulator):
+    env = {
+        **function_env,
+        "GENAI_ALLOWED_MODELS": f"{MODEL},openai.gpt-oss-20b",
+        "GENAI_MODEL_ALIASES": "gpt-4o-mini=openai.gpt-oss-20b",
+    }
+    fn = load_function(monkeypatch, env)
+    status, _, body = post(fn, "/v1/responses", {"model": "gpt-4o-mini", "input": "x"})
+    assert status == 200 and emulator.calls[-1].body["model"] == "openai.gpt-oss-20b"
+    status, _, body = post(fn, "/v1/responses", {"model": "gpt-3.5-turbo", "input": "x"})
+    error = error_of(body)
+    assert status == 400 and error["code"] == "model_not_allowed"
+    assert "gpt-4o-mini" in error["message"] and "openai.gpt-oss-20b" in error["message"]
 
 
 def test_create_stream_returns_the_whole_event_stream(fn):
@@ -99,9 +133,9 @@ def test_direct_invocation_is_the_simple_route(fn):
 def test_health_needs_no_model_call(fn, emulator):
     before = len(emulator.calls)
     status, _, body = invoke(fn, "GET", "/genai/health")
-    data = json.loads(body)
-    assert status == 200 and data["status"] == "ok" and data["auth_mode"] == "resource_principal"
-    assert data["project_configured"] is True and PROJECT not in body.decode()
+    # Anonymous: it says the function is up and configured, and nothing about how.
+    assert status == 200 and json.loads(body) == {"status": "ok"}
+    assert PROJECT not in body.decode()
     assert len(emulator.calls) == before
 
 
@@ -153,14 +187,30 @@ def test_bad_simple_requests_are_400(fn, payload, param):
     assert status == 400 and error_of(body)["param"] == param
 
 
-def test_unknown_route_is_404(fn):
-    status, _, body = invoke(fn, "GET", "/v1/models")
+@pytest.mark.parametrize("url", ["/v1/assistants", "/v1/responses/r/nothing/here", "/nowhere"])
+def test_unknown_route_is_404(fn, url):
+    status, _, body = invoke(fn, "GET", url)
     assert status == 404 and error_of(body)["code"] == "unknown_route"
+
+
+@pytest.mark.parametrize("url", ["/v1/responses/input_tokens", "/v1/responses/compact", "/v1/embeddings"])
+def test_what_oci_does_not_offer_is_a_404_that_says_so(fn, url):
+    status, _, body = invoke(fn, "POST", url, b"{}", {"content-type": "application/json"})
+    error = error_of(body)
+    assert status == 404 and error["code"] == "not_offered_by_oci" and "OCI" in error["message"]
 
 
 def test_invalid_response_id_is_400(fn):
     status, _, body = invoke(fn, "GET", "/v1/responses/..%2F..%2Fadmin")
-    assert status == 400 and error_of(body)["param"] == "response_id"
+    assert status == 400 and error_of(body)["param"] == "id"
+
+
+def test_a_query_parameter_not_on_the_allow_list_is_refused(fn, emulator):
+    before = len(emulator.calls)
+    status, _, body = invoke(fn, "GET", "/v1/responses/resp_1?compartmentId=ocid1.x&limit=1")
+    error = error_of(body)
+    assert status == 400 and error["param"] == "compartmentId" and "include" in error["message"]
+    assert len(emulator.calls) == before, "nothing unlisted is signed with the function's identity"
 
 
 @pytest.mark.parametrize(
@@ -249,23 +299,39 @@ def test_upstream_429_is_429_with_retry_after(fn, emulator):
     assert len(emulator.calls) - before == 1, "a wait longer than the budget is not started"
 
 
-def test_upstream_5xx_is_retried_then_succeeds(fn, emulator):
+def test_upstream_5xx_is_retried_then_succeeds_when_nothing_is_stored(fn, emulator):
     emulator.inject("503", times=2)
-    status, _, body = post(fn, "/v1/responses", {"input": "third time lucky"})
+    status, _, body = post(fn, "/v1/responses", {"input": "third time lucky", "store": False})
     assert status == 200 and "third time lucky" in body.decode()
     assert [c.status for c in emulator.calls[-3:]] == [503, 503, 200]
 
 
+def test_a_stored_create_is_not_repeated_after_a_5xx(fn, emulator):
+    # The 503 may have come after the response was stored: a retry could store a second one.
+    emulator.inject("503", times=2)
+    before = len(emulator.calls)
+    status, _, body = post(fn, "/v1/responses", {"input": "stored"})
+    assert status == 502 and error_of(body)["code"] == "upstream_error"
+    assert len(emulator.calls) - before == 1
+
+
+def test_a_create_is_repeated_after_a_429(fn, emulator):
+    # A 429 proves the service did not act on the request: safe to repeat even a create.
+    emulator.inject("429", times=1, value=0)
+    status, _, _ = post(fn, "/v1/responses", {"input": "stored, throttled once"})
+    assert status == 200 and [c.status for c in emulator.calls[-2:]] == [429, 200]
+
+
 def test_upstream_5xx_that_persists_is_502(fn, emulator):
-    status, _, body = post(fn, "/v1/responses", {"input": "[[fault:500]]"})
+    status, _, body = post(fn, "/v1/responses", {"input": "[[fault:500]]", "store": False})
     error = error_of(body)
     assert status == 502 and error["code"] == "upstream_error" and "500" in error["message"]
     assert [c.status for c in emulator.calls[-3:]] == [500, 500, 500]
 
 
-def test_dropped_connection_is_retried(fn, emulator):
+def test_dropped_connection_is_retried_when_nothing_is_stored(fn, emulator):
     emulator.inject("drop")
-    status, _, _ = post(fn, "/v1/responses", {"input": "after a drop"})
+    status, _, _ = post(fn, "/v1/responses", {"input": "after a drop", "store": False})
     assert status == 200
 
 
@@ -283,7 +349,7 @@ def test_unexpected_exception_is_a_json_502_with_the_call_id(monkeypatch, functi
         raise RuntimeError("secret internal detail")
 
     # A route with a bug: something that is not an ApiError escapes it.
-    monkeypatch.setitem(fn.routes.METHODS["responses"], "POST", broken_route)
+    monkeypatch.setattr(fn.routes, "passthrough", broken_route)
     status, headers, body = post(fn, "/v1/responses", {"input": "x"})
     assert b"secret internal detail" not in body
     error = error_of(body)
@@ -291,3 +357,22 @@ def test_unexpected_exception_is_a_json_502_with_the_call_id(monkeypatch, functi
     assert headers["x-call-id"] in error["message"]
     assert "Traceback" not in body.decode()
     assert "Traceback" in capfd.readouterr().err, "the traceback goes to the log, not to the caller"
+
+
+# -- bounded work -----------------------------------------------------------------
+
+
+def test_a_body_with_too_many_values_is_413_before_parsing(fn, emulator):
+    before = len(emulator.calls)
+    wide = b'{"input":[' + b",".join([b"{}"] * 100_001) + b"]}"
+    status, _, body = post(fn, "/v1/responses", wide)
+    error = error_of(body)
+    assert status == 413 and error["code"] == "too_many_json_values" and "100000" in error["message"]
+    assert len(emulator.calls) == before
+
+
+def test_punctuation_inside_strings_does_not_count_as_values(fn, emulator):
+    # 300,000 commas, colons and braces, all inside one string: a single value.
+    text = "a, b: {c} [d]; " * 75_000
+    status, _, _ = post(fn, "/v1/responses", {"input": text, "store": False})
+    assert status == 200 and emulator.calls[-1].body["input"] == text

@@ -10,10 +10,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import gc, sys
-from genai_fn.sdk_import import import_sdks, LAZY_MODULES
-import_sdks()
-import_sdks()  # idempotent
-assert "openai" in sys.modules and "oci_genai_auth" in sys.modules
+from genai_fn.sdk_import import import_signer, import_openai, LAZY_MODULES
+import_signer()
+import_signer()  # idempotent
+assert "oci_genai_auth" in sys.modules and "openai" not in sys.modules, "signing never imports openai"
+import_openai()
+assert "openai" in sys.modules
 lazy = {name: type(sys.modules[name]).__name__ for name in LAZY_MODULES}
 print(sorted(lazy.items()))
 print(gc.isenabled(), gc.get_freeze_count() > 50_000)

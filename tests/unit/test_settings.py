@@ -15,7 +15,12 @@ def test_minimal_configuration_gets_documented_defaults():
     assert s.base_url == "https://inference.generativeai.us-chicago-1.oci.oraclecloud.com/openai/v1"
     assert s.default_model == "openai.gpt-oss-120b"
     assert s.allowed_models == frozenset({"openai.gpt-oss-120b"})
-    assert (s.max_output_tokens, s.max_body_bytes, s.max_retries) == (2048, 1024 * 1024, 2)
+    # A cap only, nothing injected; the body limit is the platform's own 6 MB.
+    assert (s.max_output_tokens, s.default_output_tokens) == (32768, 0)
+    assert (s.max_body_bytes, s.max_retries) == (6 * 1024 * 1024, 2)
+    assert s.model_aliases == {}
+    assert s.control_base_url == "https://generativeai.us-chicago-1.oci.oraclecloud.com/20231130/openai/v1"
+    assert s.compartment_ocid == ""
     assert s.auth_mode == "auto"
     assert s.log_prompts is False
     assert s.deadline_margin_s == 1.0
@@ -110,3 +115,30 @@ def test_eager_start_is_off_unless_asked_and_boot_reads_the_same_setting():
     assert eager_start_requested(base) is False
     # A broken configuration is reported on every call; boot does not crash on it.
     assert eager_start_requested({"GENAI_EAGER_START": "true"}) is False
+
+
+def test_model_aliases_are_read_and_must_point_at_allowed_models():
+    s = Settings.from_environ(
+        {**MINIMAL, "GENAI_MODEL_ALIASES": " gpt-4o-mini = openai.gpt-oss-120b ,gpt-4o=openai.gpt-oss-120b"}
+    )
+    assert s.model_aliases == {"gpt-4o-mini": "openai.gpt-oss-120b", "gpt-4o": "openai.gpt-oss-120b"}
+    assert s.resolve_model("gpt-4o") == "openai.gpt-oss-120b" and s.resolve_model("gpt-5") is None
+    assert s.served_models() == ["gpt-4o", "gpt-4o-mini", "openai.gpt-oss-120b"]
+    for bad, why in [("gpt-4o", "name=model"), ("a=b=c", "name=model"), ("gpt-4o=xai.grok-4", "does not allow")]:
+        with pytest.raises(SettingsError) as caught:
+            Settings.from_environ({**MINIMAL, "GENAI_MODEL_ALIASES": bad})
+        assert why in caught.value.problems["GENAI_MODEL_ALIASES"]
+
+
+def test_a_default_output_limit_may_not_exceed_the_cap():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_environ({**MINIMAL, "GENAI_MAX_OUTPUT_TOKENS": "100", "GENAI_DEFAULT_OUTPUT_TOKENS": "200"})
+    assert "must not exceed GENAI_MAX_OUTPUT_TOKENS (100)" in caught.value.problems["GENAI_DEFAULT_OUTPUT_TOKENS"]
+
+
+def test_the_compartment_must_be_an_ocid():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_environ({**MINIMAL, "GENAI_COMPARTMENT_OCID": "my-compartment"})
+    assert list(caught.value.problems) == ["GENAI_COMPARTMENT_OCID"]
+    ok = "ocid1.compartment.oc1..aaaaaaaaexample"
+    assert Settings.from_environ({**MINIMAL, "GENAI_COMPARTMENT_OCID": ok}).compartment_ocid == ok

@@ -87,6 +87,8 @@ class Call:
     reason: str = ""
     #: The JSON body when it was a JSON object ({} for multipart, binary or no body).
     body: dict[str, Any] = field(default_factory=dict)
+    #: The request body exactly as it arrived.
+    raw_body: bytes = b""
     #: Time the emulator itself spent on the request (also sent as x-emulator-service-ms).
     service_ms: float = 0.0
     query: str = ""
@@ -209,7 +211,7 @@ class Emulator:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         body = await request.read()
-        call = Call(request.method, request.path, 0, query=request.query_string)
+        call = Call(request.method, request.path, 0, raw_body=body, query=request.query_string)
         self.calls.append(call)
         try:
             claims = self._authenticate(request, body)

@@ -1,0 +1,59 @@
+"""genai_fn.streams: a buffered event stream is whole only with its final event."""
+
+import json
+
+import pytest
+
+from genai_fn.streams import Kind, ending
+
+
+def sse(*events: dict) -> bytes:
+    return b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
+
+
+CREATED = {"type": "response.created", "response": {"id": "r1"}}
+DELTA = {"type": "response.output_text.delta", "delta": "hi"}
+
+
+@pytest.mark.parametrize("final", ["response.completed", "response.incomplete", "response.failed"])
+def test_a_responses_stream_with_its_final_event_is_whole(final):
+    body = sse(CREATED, DELTA, {"type": final, "response": {"id": "r1", "usage": {"output_tokens": 1}}})
+    result = ending(Kind.RESPONSES, bytearray(body))
+    assert result.whole and result.final == {"id": "r1", "usage": {"output_tokens": 1}}
+
+
+@pytest.mark.parametrize(
+    "body, problem, said",
+    [
+        (sse(CREATED, DELTA), "ended before its final event", ""),
+        (sse(CREATED, {"type": "error", "error": {"message": "model overloaded"}}), "error event", "model overloaded"),
+        (sse(CREATED, {"type": "error", "message": "flat error"}), "error event", "flat error"),
+        (b"", "empty", ""),
+        (sse(CREATED)[:-20], "ended before its final event", ""),
+    ],
+)
+def test_a_responses_stream_without_it_is_not(body, problem, said):
+    result = ending(Kind.RESPONSES, body)
+    assert not result.whole and problem in result.problem and result.upstream_message == said
+
+
+def chat(*chunks: dict, done: bool = True) -> bytes:
+    body = b"".join(f"data: {json.dumps(c)}\n\n".encode() for c in chunks)
+    return body + (b"data: [DONE]\n\n" if done else b"")
+
+
+def test_a_chat_stream_is_whole_with_done_and_its_last_chunk_is_kept():
+    usage = {"id": "c1", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}}
+    result = ending(Kind.CHAT, chat({"id": "c1", "choices": [{"delta": {"content": "x"}}]}, usage))
+    assert result.whole and result.final == usage
+
+
+def test_a_chat_stream_without_done_or_with_an_error_is_not():
+    assert "[DONE]" in ending(Kind.CHAT, chat({"id": "c1"}, done=False)).problem
+    result = ending(Kind.CHAT, chat({"error": {"message": "boom"}}, done=False))
+    assert not result.whole and result.upstream_message == "boom"
+
+
+def test_a_data_word_inside_a_line_is_not_taken_for_an_event():
+    body = sse(CREATED, {"type": "response.output_text.delta", "delta": "x data: y"})
+    assert not ending(Kind.RESPONSES, body).whole
