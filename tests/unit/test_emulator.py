@@ -27,7 +27,7 @@ from openai.types.responses.response_item_list import ResponseItemList
 from openai.types.vector_stores import VectorStoreFile, VectorStoreFileDeleted
 from pydantic import TypeAdapter
 
-from dev.local.credentials import PROJECT
+from dev.local.credentials import COMPARTMENT, PROJECT
 from dev.local.emulator import FAULTS, STREAM_FAULTS, Emulator
 
 MODEL = "openai.gpt-oss-120b"
@@ -51,6 +51,14 @@ def api(principal, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Itera
     auth = oci_genai_auth.OciResourcePrincipalAuth()
     with httpx.Client(base_url=emulator.base_url, auth=auth, headers={"OpenAI-Project": PROJECT}, timeout=30) as c:
         yield c
+
+
+@pytest.fixture
+def control(api: httpx.Client, emulator: Emulator) -> Iterator[httpx.Client]:
+    """The same signer on the control plane, with the compartment OCI's control plane needs."""
+    headers = {"opc-compartment-id": COMPARTMENT}
+    with httpx.Client(base_url=emulator.control_base_url, auth=api.auth, headers=headers, timeout=30) as client:
+        yield client
 
 
 def ok(answer: httpx.Response) -> Any:
@@ -350,10 +358,12 @@ def test_file_upload_refusals(api: httpx.Client, emulator: Emulator, monkeypatch
     assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "file_too_large"
 
 
-def test_vector_store_files_and_search(api: httpx.Client) -> None:
+def test_vector_store_files_and_search(api: httpx.Client, control: httpx.Client) -> None:
     whales = ok(upload(api, b"Blue whales are the largest animals.\n\nThey eat krill.", "whales.txt", "text/plain"))
     cats = ok(upload(api, b"Cats sleep a lot.", "cats.txt", "text/plain"))
-    store = VectorStore.model_validate(ok(api.post("/vector_stores", json={"name": "kb", "file_ids": [whales["id"]]})))
+    store = VectorStore.model_validate(
+        ok(control.post("/vector_stores", json={"name": "kb", "file_ids": [whales["id"]]}))
+    )
     assert store.file_counts.completed == 1 and store.usage_bytes > 0
     base = f"/vector_stores/{store.id}"
     attached = VectorStoreFile.model_validate(
@@ -380,11 +390,18 @@ def test_vector_store_files_and_search(api: httpx.Client) -> None:
     assert api.post(base + "/search", json={}).status_code == 400
 
     assert VectorStoreFileDeleted.model_validate(ok(api.delete(f"{base}/files/{cats['id']}"))).deleted
-    assert ok(api.post(base, json={"name": "renamed"}))["name"] == "renamed"
-    assert store.id in [s["id"] for s in ok(api.get("/vector_stores"))["data"]]
-    assert VectorStoreDeleted.model_validate(ok(api.delete(base))).deleted
-    assert api.get(base).status_code == 404
-    assert api.post("/vector_stores", json={"file_ids": ["file-missing"]}).status_code == 404
+    assert ok(control.post(base, json={"name": "renamed"}))["name"] == "renamed"
+    assert store.id in [s["id"] for s in ok(control.get("/vector_stores"))["data"]]
+    assert VectorStoreDeleted.model_validate(ok(control.delete(base))).deleted
+    assert control.get(base).status_code == 404
+    assert control.post("/vector_stores", json={"file_ids": ["file-missing"]}).status_code == 404
+
+
+def test_vector_store_management_is_on_the_control_plane_only(api: httpx.Client, control: httpx.Client) -> None:
+    assert api.post("/vector_stores", json={"name": "kb"}).status_code == 404, "not served on inference"
+    assert control.post("/files", json={}).status_code == 404, "inference paths are not on the control plane"
+    missing = control.get("/vector_stores", headers={"opc-compartment-id": ""})
+    assert missing.status_code == 400 and missing.json()["code"] == "MissingParameter"
 
 
 def test_containers_and_their_files(api: httpx.Client) -> None:
@@ -476,11 +493,11 @@ def test_stream_fault_mark_on_a_non_streamed_create_is_ignored(api: httpx.Client
 
 def test_calls_record_every_path(api: httpx.Client, emulator: Emulator) -> None:
     before = len(emulator.calls)
-    api.get("/vector_stores", params={"limit": 1})
+    api.get("/files", params={"limit": 1})
     api.post("/containers", json={"name": "c"})
     recorded = emulator.calls[before:]
     assert [(c.method, c.path, c.status) for c in recorded] == [
-        ("GET", "/openai/v1/vector_stores", 200),
+        ("GET", "/openai/v1/files", 200),
         ("POST", "/openai/v1/containers", 200),
     ]
     assert recorded[0].query == "limit=1" and recorded[1].body == {"name": "c"}

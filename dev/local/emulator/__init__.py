@@ -5,7 +5,9 @@ Oracle documents there (FIELD-NOTES, "OCI's OpenAI-compatible surface"):
 Responses (create, retrieve, delete, input items, cancel), Chat Completions
 (JSON and server-sent events), Conversations (and their items), Files, Vector
 Stores (files, search) and Containers (files), in OpenAI's wire shapes, kept
-in memory. `GET /models` is not among them and is answered 404, as any path
+in memory; and under `/20231130/openai/v1` (`Emulator.control_base_url`) the
+control plane's vector store management, which needs `opc-compartment-id`.
+`GET /models` is not among them and is answered 404, as any path
 OCI is not documented to serve. Every request first passes OCI's front door
 (signature, project, policy): see `core`.
 
@@ -24,7 +26,17 @@ Modules: `core` (front door, faults, route table), `responses`, `chat`,
 (shared shapes and helpers).
 """
 
-from .core import FAULTS, KNOWN_MODELS, PREFIX, STREAM_FAULTS, Call, Emulator, Fault
+from .core import CONTROL_PREFIX, FAULTS, KNOWN_MODELS, PREFIX, STREAM_FAULTS, Call, Emulator, Fault
 from .responses import stream_events
 
-__all__ = ["FAULTS", "KNOWN_MODELS", "PREFIX", "STREAM_FAULTS", "Call", "Emulator", "Fault", "stream_events"]
+__all__ = [
+    "CONTROL_PREFIX",
+    "FAULTS",
+    "KNOWN_MODELS",
+    "PREFIX",
+    "STREAM_FAULTS",
+    "Call",
+    "Emulator",
+    "Fault",
+    "stream_events",
+]

@@ -57,6 +57,9 @@ FAULTS = (
     *STREAM_FAULTS,
 )
 PREFIX = "/openai/v1"
+#: The control plane's prefix (on its own host at OCI, generativeai.<region>.oci.<domain>): vector store
+#: management, with the compartment in `opc-compartment-id` (genai_fn/settings.py, Oracle's QuickStart table).
+CONTROL_PREFIX = "/20231130/openai/v1"
 #: One uploaded file; OCI's own limit is not documented on the pages read, the function's body limit (6 MB) is lower.
 MAX_FILE_BYTES = 16 * 1024 * 1024
 #: Everything the emulator keeps in memory for files and container files together.
@@ -139,6 +142,11 @@ class Emulator:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}{PREFIX}"
 
+    @property
+    def control_base_url(self) -> str:
+        """What GENAI_CONTROL_BASE_URL should be for the function to use this emulator's control plane."""
+        return f"http://{self.host}:{self.port}{CONTROL_PREFIX}"
+
     def inject(self, kind: str, *, times: int = 1, value: float = 1.0, path: str = "", method: str = "") -> None:
         """Make the next `times` requests fail with fault `kind`.
 
@@ -171,6 +179,7 @@ class Emulator:
             app = web.Application(client_max_size=64 * 1024 * 1024)
             app.router.add_route("*", "/_emulator/faults", self._control)
             app.router.add_route("*", PREFIX + "/{tail:.*}", self._handle)
+            app.router.add_route("*", CONTROL_PREFIX + "/{tail:.*}", self._handle)
             return app
 
         self._server.start(make_app)
@@ -216,9 +225,10 @@ class Emulator:
         try:
             claims = self._authenticate(request, body)
             call.jti = claims.get("jti", "")
-            self._authorize(request, claims)
+            plane = "control" if request.path.startswith(CONTROL_PREFIX + "/") else "inference"
+            self._authorize(request, claims, plane)
             tail = "/" + request.match_info["tail"].rstrip("/")
-            found, params = self._match(request.method, tail)
+            found, params = self._match(request.method, tail, plane)
             payload: Any = {}
             if (
                 body
@@ -249,16 +259,16 @@ class Emulator:
         call.status = response.status
         return response
 
-    def _match(self, method: str, tail: str) -> tuple[Route | None, dict[str, str]]:
+    def _match(self, method: str, tail: str, plane: str) -> tuple[Route | None, dict[str, str]]:
         path_found = False
         for candidate in self.routes:
-            matched = candidate.pattern.fullmatch(tail)
+            matched = candidate.pattern.fullmatch(tail) if candidate.plane == plane else None
             if matched:
                 path_found = True
                 if candidate.method == method:
                     return candidate, matched.groupdict()
         if path_found:
-            raise Refusal(405, "MethodNotAllowed", f"{method} is not allowed on {PREFIX}{tail}")
+            raise Refusal(405, "MethodNotAllowed", f"{method} is not allowed on {tail}")
         return None, {}
 
     def _authenticate(self, request: web.Request, body: bytes) -> dict[str, Any]:
@@ -289,7 +299,14 @@ class Emulator:
             ) from None
         return found
 
-    def _authorize(self, request: web.Request, claims: dict[str, Any]) -> None:
+    def _authorize(self, request: web.Request, claims: dict[str, Any], plane: str) -> None:
+        if plane == "control":
+            compartment = request.headers.get("opc-compartment-id", "")
+            if not compartment:
+                raise Refusal(400, "MissingParameter", "The opc-compartment-id header is required.")
+            if self.authorized_compartments is not None and compartment not in self.authorized_compartments:
+                raise Refusal(404, "NotAuthorizedOrNotFound", "Authorization failed or requested resource not found.")
+            return
         project = request.headers.get("OpenAI-Project", "")
         allowed = self.authorized_compartments is None or claims.get("res_compartment") in self.authorized_compartments
         if project != self.project or not allowed:

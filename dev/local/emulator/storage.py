@@ -3,7 +3,10 @@
 Oracle documents `/files`, `/vector_stores` (`/{id}/files`, `/{id}/search`) and
 `/containers` on /openai/v1 (FIELD-NOTES, "OCI's OpenAI-compatible surface");
 shapes follow openai/types (FileObject, VectorStore, VectorStoreFile,
-VectorStoreSearchResponse, containers/*). Uploads are multipart/form-data,
+VectorStoreSearchResponse, containers/*). Vector store management (create,
+list, retrieve, update, delete) is served on the control plane, the rest on
+inference (Oracle's QuickStart endpoint table, as genai_fn/settings.py reads
+it). Uploads are multipart/form-data,
 parsed with aiohttp's multipart reader; contents are served back as the
 bytes uploaded, with the content type they were uploaded with.
 """
@@ -424,11 +427,11 @@ ROUTES = (
     route("GET", "/files/{id}", retrieve_file),
     route("DELETE", "/files/{id}", delete_file),
     route("GET", "/files/{id}/content", file_content),
-    route("POST", "/vector_stores", create_store),
-    route("GET", "/vector_stores", list_stores),
-    route("GET", "/vector_stores/{id}", retrieve_store),
-    route("POST", "/vector_stores/{id}", update_store),
-    route("DELETE", "/vector_stores/{id}", delete_store),
+    route("POST", "/vector_stores", create_store, plane="control"),
+    route("GET", "/vector_stores", list_stores, plane="control"),
+    route("GET", "/vector_stores/{id}", retrieve_store, plane="control"),
+    route("POST", "/vector_stores/{id}", update_store, plane="control"),
+    route("DELETE", "/vector_stores/{id}", delete_store, plane="control"),
     route("POST", "/vector_stores/{id}/files", create_store_file),
     route("GET", "/vector_stores/{id}/files", list_store_files),
     route("GET", "/vector_stores/{id}/files/{file}", retrieve_store_file),

@@ -297,9 +297,11 @@ class Route:
     handler: RouteHandler
     #: The route answers `"stream": true` with server-sent events: "chat" or "responses".
     stream: str = ""
+    #: "inference" (/openai/v1 on the inference host) or "control" (/20231130/openai/v1, the control plane).
+    plane: str = "inference"
 
 
-def route(method: str, template: str, handler: RouteHandler, stream: str = "") -> Route:
-    """`template` is below /openai/v1, with `{name}` for one path segment."""
+def route(method: str, template: str, handler: RouteHandler, stream: str = "", plane: str = "inference") -> Route:
+    """`template` is below the plane's prefix, with `{name}` for one path segment."""
     pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-    return Route(method, re.compile(pattern), handler, stream)
+    return Route(method, re.compile(pattern), handler, stream, plane)
