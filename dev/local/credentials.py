@@ -16,12 +16,14 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -34,6 +36,15 @@ APP_ID = "ocid1.fnapp.oc1.us-chicago-1.aaaaaaaalocalapp"
 FN_ID = "ocid1.fnfunc.oc1.us-chicago-1.aaaaaaaalocalfunction"
 REGION = "us-chicago-1"
 PROJECT = "ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaalocalproject"
+FUNC_YAML = Path(__file__).resolve().parent.parent.parent / "func.yaml"
+
+
+def function_memory_mb(func_yaml: Path = FUNC_YAML) -> str:
+    """`memory:` from func.yaml: OCI Functions sets FN_MEMORY to the memory the function is deployed with."""
+    found = re.search(r"^memory:\s*(\d+)\s*(?:#.*)?$", func_yaml.read_text(), re.MULTILINE)
+    if found is None:
+        raise ValueError(f"{func_yaml} declares no memory: (in MB)")
+    return found.group(1)
 
 
 def new_rsa_key() -> rsa.RSAPrivateKey:
@@ -183,7 +194,7 @@ class ResourcePrincipal:
             "FN_FN_ID": i.fn_id,
             "FN_APP_NAME": i.app_name,
             "FN_FN_NAME": i.fn_name,
-            "FN_MEMORY": "256",
+            "FN_MEMORY": function_memory_mb(),
             "FN_TYPE": "sync",
         }
 

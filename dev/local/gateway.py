@@ -1,40 +1,108 @@
 """A local stand-in for the OCI API Gateway deployment in front of the function.
 
 An HTTP server (aiohttp) on 127.0.0.1 with the deployment's routes under its
-path prefix, the same caller authentication the Terraform deploys (every route
-but `/health` needs `Authorization: Bearer <key>`, checked by the authorizer),
-a request size limit, and the Functions backend: each request is handed to a
-free function container (`FnRunner`), as the platform spreads calls over
-containers, and the container's answer is returned as the platform returns it.
+path prefix (`ROUTES`, read from terraform/routes.json when it is there, the
+file terraform/apigateway.tf builds its routes from), the same caller
+authentication the Terraform deploys (every route but `/health` needs
+`Authorization: Bearer <key>`, checked by the authorizer), a request size
+limit, and the Functions backend: each request is handed to a free function
+container (`FnRunner`), as the platform spreads calls over containers, and the
+container's answer is returned as the platform returns it, bytes and content
+type untouched.
+
+As the deployment does:
+- a request with several `Authorization` headers is refused: API Gateway hands
+  the authorizer a list, which authorizer/func.py refuses;
+- the client's `Authorization` header never reaches the function: every route
+  blocks it with `header_transformations.filter_headers` (type BLOCK), see
+  https://docs.oracle.com/iaas/Content/APIGateway/Tasks/apigatewayheadertransformations.htm;
+- bodies are passed through as they came (JSON, multipart, binary) up to the
+  limit: 6 MB, OCI Functions' own limit on a request body (FIELD-NOTES).
 
 Gateway-level refusals look like API Gateway's own: `{"code": 401, "message":
-"Unauthorized"}` and so on, not like the function's OpenAI-shaped errors.
+"Unauthorized"}` and so on, not like the function's OpenAI-shaped errors. No
+refusal and no log line quotes a header value; a request aiohttp cannot parse
+is answered by server.QuietRequestHandler, which does not quote it either.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from aiohttp import web
 
 from .runner import FnRunner, PlatformResponse
 from .server import BackgroundServer
 
-#: The deployment's routes, relative to its path prefix (terraform/apigateway.tf).
-ROUTES: tuple[tuple[str, str], ...] = (
-    ("POST", "/v1/responses"),
-    ("GET", "/v1/responses/{id}"),
-    ("DELETE", "/v1/responses/{id}"),
-    ("POST", "/"),
-    ("GET", "/health"),
-)
-ANONYMOUS = frozenset({"/health"})
+ROOT = Path(__file__).resolve().parent.parent.parent
+ROUTES_FILE = ROOT / "terraform" / "routes.json"
+#: The deployment's routes relative to its path prefix, when terraform/routes.json is absent.
+#: `{name}` is one path segment, `{name*}` one or more trailing ones (API Gateway's wildcard:
+#: https://docs.oracle.com/iaas/Content/APIGateway/Tasks/apigatewayaddingparamswildcards.htm).
+DEFAULT_ROUTES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+    "authenticated": [
+        ("/v1/responses", ("POST",)),
+        ("/v1/responses/{rest*}", ("GET", "POST", "DELETE")),
+        ("/v1/chat/completions", ("POST",)),
+        ("/v1/conversations", ("GET", "POST")),
+        ("/v1/conversations/{rest*}", ("GET", "POST", "DELETE")),
+        ("/v1/files", ("GET", "POST")),
+        ("/v1/files/{rest*}", ("GET", "DELETE")),
+        ("/v1/vector_stores", ("GET", "POST")),
+        ("/v1/vector_stores/{rest*}", ("GET", "POST", "DELETE")),
+        ("/v1/containers", ("GET", "POST")),
+        ("/v1/containers/{rest*}", ("GET", "POST", "DELETE")),
+        ("/v1/models", ("GET",)),
+        ("/v1/models/{rest*}", ("GET",)),
+        ("/", ("POST",)),
+    ],
+    "anonymous": [("/health", ("GET",))],
+}
 DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
+
+log = logging.getLogger("genai-gateway")
 
 #: Returns the client's name for an accepted request, None to refuse it.
 Authenticator = Callable[[Mapping[str, str]], "str | None"]
+
+
+class Route:
+    def __init__(self, template: str, methods: Sequence[str], anonymous: bool) -> None:
+        self.template, self.methods, self.anonymous = template, tuple(m.upper() for m in methods), anonymous
+
+    def matches(self, path: str) -> bool:
+        want, got = self.template.split("/"), path.split("/")
+        if want[-1].startswith("{") and want[-1].endswith("*}"):
+            # One or more trailing segments, each non-empty.
+            return (
+                len(got) >= len(want) and _segments_match(want[:-1], got[: len(want) - 1]) and all(got[len(want) - 1 :])
+            )
+        return len(want) == len(got) and _segments_match(want, got)
+
+
+def _segments_match(want: list[str], got: list[str]) -> bool:
+    return all(w == g or (w.startswith("{") and bool(g)) for w, g in zip(want, got, strict=True))
+
+
+def load_routes(path: Path = ROUTES_FILE) -> tuple[Route, ...]:
+    """The deployment's routes: terraform/routes.json if present, else DEFAULT_ROUTES."""
+    table: Mapping[str, Sequence[tuple[str, Sequence[str]]]] = DEFAULT_ROUTES
+    if path.is_file():
+        raw = json.loads(path.read_text())
+        table = {
+            kind: [(r["path"], r["methods"]) for r in raw.get(kind, [])] for kind in ("authenticated", "anonymous")
+        }
+    return tuple(
+        Route(template, methods, kind == "anonymous") for kind, rows in table.items() for template, methods in rows
+    )
+
+
+ROUTES = load_routes()
 
 
 class Gateway:
@@ -49,6 +117,7 @@ class Gateway:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         host: str = "127.0.0.1",
         port: int = 0,
+        routes: Sequence[Route] = ROUTES,
     ) -> None:
         if not runners:
             raise ValueError("the gateway needs at least one function container")
@@ -58,6 +127,7 @@ class Gateway:
         self.max_body_bytes = max_body_bytes
         self.host = host
         self.port = port
+        self.routes = tuple(routes)
         self.served = 0
         self._server = BackgroundServer("genai-gateway", host, port)
         self._idle: asyncio.Queue[FnRunner] | None = None
@@ -97,8 +167,21 @@ class Gateway:
             return _refuse(405, "Method Not Allowed")
         if request.content_length is not None and request.content_length > self.max_body_bytes:
             return _refuse(413, "Payload Too Large")
-        if route not in ANONYMOUS and self.authenticate is not None:
-            client = await asyncio.get_running_loop().run_in_executor(None, self.authenticate, dict(request.headers))
+        assert isinstance(route, Route)
+        if not route.anonymous and self.authenticate is not None:
+            if len(request.headers.getall("Authorization", [])) > 1:
+                # API Gateway passes repeated headers to the authorizer as a list; authorizer/func.py
+                # (extract_header) accepts exactly one value.
+                return _refuse(401, "Unauthorized", {"WWW-Authenticate": 'Bearer realm="genai"'})
+            try:
+                client = await asyncio.get_running_loop().run_in_executor(
+                    None, self.authenticate, dict(request.headers)
+                )
+            except Exception as exc:  # noqa: BLE001 - the authorizer failing, whatever the cause, is a 502
+                # As API Gateway answers when the authorizer function fails (authorizer/func.py);
+                # the exception's message is not logged, it may quote the header.
+                log.error("the authenticator failed (%s): answering 502", type(exc).__name__)
+                return _refuse(502, "Bad Gateway")
             if client is None:
                 return _refuse(401, "Unauthorized", {"WWW-Authenticate": 'Bearer realm="genai"'})
         try:
@@ -107,13 +190,14 @@ class Gateway:
             return _refuse(413, "Payload Too Large")
         if len(body) > self.max_body_bytes:
             return _refuse(413, "Payload Too Large")
+        # Every route's header_transformations block Authorization before the backend.
+        forwarded = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
 
         assert self._idle is not None
         runner = await self._idle.get()
         try:
             answer: PlatformResponse = await asyncio.get_running_loop().run_in_executor(
-                None,
-                lambda: runner.invoke(request.method, request.path_qs, headers=dict(request.headers), body=body),
+                None, lambda: runner.invoke(request.method, request.path_qs, headers=forwarded, body=body)
             )
         finally:
             self._idle.put_nowait(runner)
@@ -122,26 +206,19 @@ class Gateway:
         headers["opc-request-id"] = uuid.uuid4().hex.upper()
         return web.Response(status=answer.status, body=answer.body, headers=headers)
 
-    def _route(self, method: str, path: str) -> str | None:
-        """The matched route template, "method" for a path served with other methods, or None."""
+    def _route(self, method: str, path: str) -> Route | str | None:
+        """The matched route, "method" for a path served with other methods, or None."""
         if self.prefix:
             if not (path == self.prefix or path.startswith(self.prefix + "/")):
                 return None
             path = path[len(self.prefix) :] or "/"
         found_path = False
-        for route_method, template in ROUTES:
-            if _matches(template, path):
+        for route in self.routes:
+            if route.matches(path):
                 found_path = True
-                if route_method == method:
-                    return template
+                if method in route.methods:
+                    return route
         return "method" if found_path else None
-
-
-def _matches(template: str, path: str) -> bool:
-    want, got = template.split("/"), path.split("/")
-    if len(want) != len(got):
-        return False
-    return all(w == g or (w.startswith("{") and g) for w, g in zip(want, got, strict=True))
 
 
 def _refuse(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:

@@ -51,7 +51,7 @@ def test_gateway_refuses_callers_without_a_valid_key(gateway, api_keys):
 
 def test_gateway_routes_and_size_limit(gateway, api_keys):
     auth = {"Authorization": f"Bearer {api_keys.key}"}
-    assert httpx.get(gateway.base_url + "/v1/models", headers=auth).status_code == 404
+    assert httpx.get(gateway.base_url + "/v1/not-a-route", headers=auth).status_code == 404
     assert httpx.get(f"http://{gateway.host}:{gateway.port}/other/v1/responses").status_code == 404
     assert httpx.put(gateway.base_url + "/v1/responses", headers=auth).status_code == 405
     gateway.max_body_bytes = 1000
