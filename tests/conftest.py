@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from fdk import fixtures
 
-from dev.local.credentials import PROJECT, Issuer, ResourcePrincipal
+from dev.local.credentials import COMPARTMENT, PROJECT, Issuer, ResourcePrincipal
 from dev.local.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +61,8 @@ def function_env(principal: ResourcePrincipal, emulator: Emulator) -> dict[str, 
         **principal.environ(),
         "GENAI_PROJECT_OCID": PROJECT,
         "GENAI_BASE_URL": emulator.base_url,
+        "GENAI_CONTROL_BASE_URL": emulator.control_base_url,
+        "GENAI_COMPARTMENT_OCID": COMPARTMENT,
         "GENAI_MAX_RETRIES": "2",
     }
 

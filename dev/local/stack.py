@@ -19,7 +19,7 @@ from pathlib import Path
 from authorizer import keys
 from dev import image_site as site
 
-from .credentials import PROJECT, Issuer, ResourcePrincipal
+from .credentials import COMPARTMENT, PROJECT, Issuer, ResourcePrincipal
 from .emulator import Emulator
 from .gateway import Gateway
 from .runner import FnRunner
@@ -126,6 +126,8 @@ class Stack:
             **self.principal.environ(),
             "GENAI_PROJECT_OCID": PROJECT,
             "GENAI_BASE_URL": self.emulator.base_url,
+            "GENAI_CONTROL_BASE_URL": self.emulator.control_base_url,
+            "GENAI_COMPARTMENT_OCID": COMPARTMENT,
             **self.config,
         }
 

@@ -132,12 +132,24 @@ def last_log_line(runner: RecordingRunner, status: int) -> dict[str, Any]:
 def test_a_transient_fault_is_retried_and_the_caller_gets_200(runner, client, emulator, fault, value):
     emulator.inject(fault, times=1, value=value)
     before = len(emulator.calls)
-    answer = create(client, f"after one {fault}")
+    # store: false creates nothing, so any transient failure may be retried (genai_fn/retry.py).
+    answer = create(client, f"after one {fault}", store=False)
     assert answer.status_code == 200 and output_text(answer.json()) == f"Echo: after one {fault}"
     assert [c.fault for c in emulator.calls[before:]] == [fault, ""], "one failed attempt, one retry"
     assert last_log_line(runner, 200)["attempts"] == 2
     if fault == "429":
         assert runner.answers[-1].elapsed_s >= value, "the retry waited for the upstream's Retry-After"
+    answered_in_time_and_healthy(runner, client)
+
+
+@pytest.mark.parametrize("fault", ["500", "503", "drop"])
+def test_a_stored_create_is_not_repeated_after_a_failure_that_may_have_stored_it(runner, client, emulator, fault):
+    emulator.inject(fault, times=1)
+    before = len(emulator.calls)
+    answer = create(client, f"stored, then {fault}")
+    assert answer.status_code == 502 and error_of(answer)["code"] in ("upstream_error", "upstream_unreachable")
+    assert [c.fault for c in emulator.calls[before:]] == [fault], "no second stored response"
+    emulator.clear_faults()
     answered_in_time_and_healthy(runner, client)
 
 
@@ -158,6 +170,11 @@ def test_a_retry_after_longer_than_the_budget_is_not_waited_for(runner, client, 
 def send(client: httpx.Client, route: str, response_id: str = "") -> httpx.Response:
     if route == "stream":
         return client.post("/v1/responses", json={"input": "x", "stream": True}, timeout=30)
+    if route == "stream-unstored":
+        return client.post("/v1/responses", json={"input": "x", "stream": True, "store": False}, timeout=30)
+    if route == "chat-stream":
+        body = {"messages": [{"role": "user", "content": "x"}], "stream": True}
+        return client.post("/v1/chat/completions", json=body, timeout=30)
     if route == "simple":  # the deployment's simple route is the prefix itself
         return client.post("/", content=b"x", headers={"Content-Type": "text/plain"}, timeout=30)
     return client.get(f"/v1/responses/{response_id}", timeout=30)
@@ -168,10 +185,18 @@ def send(client: httpx.Client, route: str, response_id: str = "") -> httpx.Respo
     [
         ("stream", "429-no-retry-after", 429, "rate_limited", 1 + MAX_RETRIES),
         ("simple", "429", 429, "rate_limited", 1 + MAX_RETRIES),
-        ("simple", "503", 502, "upstream_error", 1 + MAX_RETRIES),
+        # The simple route stores its response (previous_response_id works on it): a 503 is not repeated.
+        ("simple", "503", 502, "upstream_error", 1),
         ("retrieve", "500", 502, "upstream_error", 1 + MAX_RETRIES),
         ("retrieve", "drop", 502, "upstream_unreachable", 1 + MAX_RETRIES),
-        ("stream", "truncate", 502, "upstream_unreachable", 1 + MAX_RETRIES),
+        ("stream", "truncate", 502, "upstream_unreachable", 1),
+        ("stream-unstored", "truncate", 502, "upstream_unreachable", 1 + MAX_RETRIES),
+        # Streams are whole or refused: never a 200 with half an answer.
+        ("stream-unstored", "partial-stream", 502, "upstream_stream_incomplete", 1 + MAX_RETRIES),
+        ("stream-unstored", "error-event", 502, "upstream_stream_incomplete", 1 + MAX_RETRIES),
+        ("stream", "partial-stream", 502, "upstream_stream_incomplete", 1),
+        ("chat-stream", "no-done", 502, "upstream_stream_incomplete", 1 + MAX_RETRIES),
+        ("chat-stream", "error-event", 502, "upstream_stream_incomplete", 1 + MAX_RETRIES),
         ("simple", "malformed", 502, "upstream_malformed", 1),
         ("retrieve", "malformed", 502, "upstream_malformed", 1),
     ],
@@ -207,7 +232,7 @@ def test_an_attempt_slower_than_its_timeout_is_retried_then_504(principal, api_k
         assert create(http, "warm").status_code == 200  # the SDK's import is not to eat the budget under test
         emulator.inject("slow", times=10, value=2.5)
         before = len(emulator.calls)
-        answer = create(http, "too slow every time")
+        answer = create(http, "too slow every time", store=False)
         assert answer.status_code == 504 and error_of(answer)["code"] == "deadline_exceeded"
         attempts = last_log_line(fn, 504)["attempts"]
         assert attempts >= 2 and len(emulator.calls) - before == attempts, "each timed-out attempt was retried"
