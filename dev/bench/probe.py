@@ -20,6 +20,7 @@ kind, path = sys.argv[1], sys.argv[2]
 import fdk  # noqa: E402,F401  - fdk is loaded before the function, as in the container
 
 spec = importlib.util.spec_from_file_location("func", path)
+assert spec is not None and spec.loader is not None, path
 func = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(func)
 if kind == "project":
