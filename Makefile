@@ -57,6 +57,6 @@ audit: $(STAMP) ## pip-audit of the pinned runtime set (needs PyPI's JSON API or
 	$(VENV)/bin/pip-audit --strict --require-hashes --progress-spinner off -r requirements.txt
 
 clean: ## remove the virtual environments and caches
-	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache .cache
+	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache .cache .coverage
 
 -include dev/mk/*.mk
