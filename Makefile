@@ -5,19 +5,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install run test unit lint clean bench soak lock audit
+# Coverage floor for genai_fn/ in `make test`, a little under the measured figure (89.8%, 2026-11-30)
+# (in-process tests only: the fdk processes the integration tests start are not measured).
+COV_FLOOR ?= 87
+
+.PHONY: help install run check test lint bench soak lock audit clean
 .DEFAULT_GOAL := help
 
-help:
-	@echo "make run     run the function locally through fdk, emulated OCI and a local gateway"
-	@echo "             (make run ARGS=--once: one sample request, then exit)"
-	@echo "make test    lint, the whole test suite and the Terraform checks"
-	@echo "make lint    ruff and mypy only"
-	@echo "make bench   the function against the naive baseline: cold start, per-call overhead, memory, size"
-	@echo "make soak    10,000-call soak and 10,000-example fuzzers, with their figures"
-	@echo "make lock    regenerate the hash-pinned requirements.txt from requirements.in"
-	@echo "make audit   pip-audit of the pinned runtime set (needs PyPI's JSON API or OSV)"
-	@echo "make clean   remove the virtual environments and caches"
+# Every target with a `## ` description, here and in dev/mk/*.mk, in the order they are read.
+help: ## this list
+	@awk -F ':.*## ' '/^[A-Za-z0-9_.-]+:.*## / { printf "make %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 # Runtime dependencies are installed exactly as the image installs them (hashes
 # checked); dev tools after them, from their own pinned file.
@@ -27,36 +24,39 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) ## create .venv with the pinned runtime and development dependencies
 
-run: $(STAMP)
+run: $(STAMP) ## the function locally: fdk, emulated OCI, a local gateway (ARGS=--once: one request, exit)
 	$(PY) -m dev.local $(ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff check, ruff format --check and mypy
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-test: lint terraform-check
-	$(PY) -m pytest $(PYTEST_ARGS)
+check: lint ## the fast inner loop: lint, then the unit, authorizer and tripwire tests (no processes, no Terraform)
+	$(PY) -m pytest -q -p no:cacheprovider -m "not integration" tests/unit tests/authorizer tests/tripwires $(PYTEST_ARGS)
 
-bench: $(STAMP)
+test: lint terraform-check ## lint, the whole test suite with coverage of genai_fn/, the Terraform checks
+	$(PY) -m pytest --cov=genai_fn --cov-report=term-missing:skip-covered --cov-fail-under=$(COV_FLOOR) $(PYTEST_ARGS)
+
+bench: $(STAMP) ## the function against the naive baseline: cold start, per-call overhead, memory, size
 	$(PY) -m dev.bench $(ARGS)
 
-soak: $(STAMP)
+soak: $(STAMP) ## 10,000-call soak and 10,000-example fuzzers, with their figures
 	SOAK_CALLS=10000 $(PY) -m pytest -s --timeout 3600 tests/reliability/test_soak.py $(PYTEST_ARGS)
 	FUZZ_EXAMPLES=10000 $(PY) -m pytest --timeout 3600 tests/fuzz $(PYTEST_ARGS)
 
-lock: $(STAMP)
+lock: $(STAMP) ## regenerate the hash-pinned requirements.txt from requirements.in
 	$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" \
 	  --output-file requirements.txt requirements.in
 
 # --strict: a package the service cannot look up fails the audit instead of passing unaudited.
-audit: $(STAMP)
+audit: $(STAMP) ## pip-audit of the pinned runtime set (needs PyPI's JSON API or OSV)
 	$(VENV)/bin/pip-audit --strict --require-hashes --progress-spinner off -r requirements.txt
 
-clean:
-	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache .cache
+clean: ## remove the virtual environments and caches
+	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache .cache .coverage
 
 -include dev/mk/*.mk

@@ -29,19 +29,28 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from fdk import response
+
+if TYPE_CHECKING:
+    # For the type checker only: at run time keys.py is loaded by path (below).
+    from authorizer.keys import KeyHash
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _load_keys():
+def _load_keys() -> ModuleType:
     # fdk imports this file by path without putting its folder on sys.path, so
     # load the sibling keys.py the same way (under a name nobody else uses).
     name = "genai_authorizer_keys"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, os.path.join(_HERE, "keys.py"))
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {_HERE}/keys.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -57,20 +66,20 @@ WWW_AUTHENTICATE = 'Bearer realm="genai", error="invalid_token"'
 DEFAULT_CACHE_SECONDS = 300
 
 log = logging.getLogger("genai-authorizer")
-_parsed_cache: dict[str, tuple] = {}
+_parsed_cache: dict[str, tuple[KeyHash, ...]] = {}
 
 
 class ConfigError(Exception):
     pass
 
 
-def _configured_hashes(config) -> tuple:
+def _configured_hashes(config: Mapping[str, str]) -> tuple[KeyHash, ...]:
     raw = config.get("API_KEY_HASHES", "")
     cached = _parsed_cache.get(raw)
     if cached is not None:
         return cached
     try:
-        parsed = keys.parse_hashes(raw)
+        parsed: tuple[KeyHash, ...] = keys.parse_hashes(raw)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     if not parsed:
@@ -80,7 +89,7 @@ def _configured_hashes(config) -> tuple:
     return parsed
 
 
-def _cache_seconds(config) -> int:
+def _cache_seconds(config: Mapping[str, str]) -> int:
     raw = config.get("AUTHORIZER_CACHE_SECONDS", "")
     try:
         value = int(raw) if raw else DEFAULT_CACHE_SECONDS
@@ -119,7 +128,7 @@ def extract_header(body: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def decide(body: bytes, config) -> tuple[int, dict]:
+def decide(body: bytes, config: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
     """(HTTP status, JSON answer) for one authorizer call. Never raises."""
     try:
         parsed = _configured_hashes(config)
@@ -144,7 +153,7 @@ def decide(body: bytes, config) -> tuple[int, dict]:
     }
 
 
-def handler(ctx, data: io.BytesIO | None = None):
+def handler(ctx: Any, data: io.BytesIO | None = None) -> response.Response:
     try:
         body = data.getvalue() if data is not None else b""
         status, answer = decide(body, ctx.Config())

@@ -20,24 +20,31 @@ kind, path = sys.argv[1], sys.argv[2]
 import fdk  # noqa: E402,F401  - fdk is loaded before the function, as in the container
 
 spec = importlib.util.spec_from_file_location("func", path)
+assert spec is not None and spec.loader is not None, path
 func = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(func)
 if kind == "project":
-    # The project imports the SDKs lazily, inside client construction: count them as imports.
-    from genai_fn.sdk_import import import_sdks
+    # The project imports the signer lazily, inside client construction: count it as an import.
+    from genai_fn.sdk_import import import_signer
 
-    import_sdks()
+    import_signer()
 t_import = time.perf_counter()
 
 body = {"model": "openai.gpt-oss-120b", "input": "Hello, how are you?"}
 if kind == "project":
+    from genai_fn import retry
     from genai_fn.deadline import Budget
     from genai_fn.logs import CallRecord
+    from genai_fn.upstream import Outbound
 
     _, upstream = func.service.require()
-    upstream.client()
+    upstream.http()
     t_build = time.perf_counter()
-    upstream.raw("POST", "/responses", Budget.from_fn_deadline("", 1.0), CallRecord(), body=body)
+    # The request the route table sends for POST /v1/responses: the body passed through as it came.
+    out = Outbound(
+        "POST", "/responses", retry.Rule.UNSENT_ONLY, content=json.dumps(body).encode(), content_type="application/json"
+    )
+    upstream.send(out, Budget.from_fn_deadline("", 1.0), CallRecord())
 else:
     client = func.build_client()
     t_build = time.perf_counter()

@@ -9,15 +9,15 @@ PY ?= .venv/bin/python
 
 .PHONY: deploy destroy smoke stack
 
-deploy: $(STAMP)
+deploy: $(STAMP) ## terraform/terraform.tfvars → a working endpoint (needs terraform, fn, docker, GENAI_API_KEY)
 	$(PY) -m dev.deploy deploy $(ARGS)
 
-destroy: $(STAMP)
+destroy: $(STAMP) ## the functions, their images, then terraform destroy
 	$(PY) -m dev.deploy destroy $(ARGS)
 
-smoke: $(STAMP)
+smoke: $(STAMP) ## the endpoint called as clients do, each failure explained (URL=... KEY=...)
 	@test -n "$(URL)" -a -n "$(KEY)" || { echo "usage: make smoke URL=<gateway_url output> KEY=<client API key> [ARGS=--iam-settled]" >&2; exit 2; }
 	$(PY) -m dev.smoke --url "$(URL)" --key "$(KEY)" $(ARGS)
 
-stack: $(STAMP)
+stack: $(STAMP) ## dist/genai-stack.zip for OCI Resource Manager
 	$(PY) -m dev.deploy stack

@@ -15,9 +15,9 @@ $(CHECKOV_STAMP): $(TF_DIR)/requirements-checks.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(TF_DIR)/requirements-checks.txt
 	touch $@
 
-terraform-check: terraform-fmt checkov
+terraform-check: terraform-fmt checkov ## terraform fmt -check and checkov (installs checkov itself)
 
-terraform-fmt:
+terraform-fmt: ## terraform fmt -check (skipped, visibly, where terraform is not installed)
 	@if command -v terraform >/dev/null 2>&1; then \
 		terraform fmt -check -recursive -diff $(TF_DIR) && echo "terraform fmt: clean"; \
 	else \
@@ -25,12 +25,12 @@ terraform-fmt:
 	fi
 
 # --skip-download: no network for Prisma Cloud guidelines; results are the same checks.
-checkov: $(CHECKOV_STAMP)
+checkov: $(CHECKOV_STAMP) ## checkov's static policy checks of terraform/
 	$(CHECKOV_VENV)/bin/checkov -d $(TF_DIR) --framework terraform --compact --quiet --skip-download
 
-terraform-test:
+terraform-test: ## the static Terraform tests and the authorizer tests
 	$(PY) -m pytest -q tests/terraform tests/authorizer
 
-api-key:
+api-key: ## new API key for a client (NAME=x): prints it once, and its hash lines
 	@test -n "$(NAME)" || { echo "usage: make api-key NAME=<client>" >&2; exit 2; }
 	@$(PYTHON) authorizer/keys.py new "$(NAME)"

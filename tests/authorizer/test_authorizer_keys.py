@@ -116,7 +116,9 @@ def test_cli_new_prints_key_once_and_matching_hash_lines():
         text=True,
         check=True,
     ).stdout
-    key = re.search(r"(sk-genai-\S+)", out).group(1)
+    match = re.search(r"(sk-genai-\S+)", out)
+    assert match, out
+    key = match.group(1)
     digest = keys.hash_key(key)
     assert out.count(key) == 1
     assert f'alice = {{ key_hashes = ["{digest}"] }}' in out

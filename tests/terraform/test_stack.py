@@ -102,7 +102,9 @@ def test_stack_zip_carries_what_the_configuration_reads(tmp_path):
     policies_dir = iam["locals"][0]["policies_dir"]
     assert "fileexists(\"${path.module}/policies/genai-function.policy\")" in policies_dir
     assert (extracted / "policies" / "genai-function.policy").is_file()
-    listed = re.findall(r'"([a-z-]+)"', re.search(r"for f in \[([^\]]*)\]", (TF / "iam.tf").read_text()).group(1))
+    loop = re.search(r"for f in \[([^\]]*)\]", (TF / "iam.tf").read_text())
+    assert loop, "iam.tf renders no policy files"
+    listed = re.findall(r'"([a-z-]+)"', loop.group(1))
     for name in listed:
         assert f"policies/{name}.policy" in names, name
     for rule in ("compartment", "ocid"):

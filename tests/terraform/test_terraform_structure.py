@@ -14,6 +14,7 @@ import pathlib
 import re
 import shutil
 import subprocess
+from typing import Any
 
 import hcl2  # python-hcl2==8.1.4 (requirements-dev.txt); a missing parser must fail, not skip
 import pytest
@@ -66,7 +67,7 @@ DOCS = _load_all()
 
 def blocks(kind):
     """(file, type, name, body) for every resource/data block, or (file, name, body) for variables."""
-    out = []
+    out: list[tuple[Any, ...]] = []
     for fname, doc in DOCS.items():
         for entry in doc.get(kind, []) or []:
             for label, inner in entry.items():
@@ -203,7 +204,9 @@ def test_policy_statements_are_rendered_from_the_policy_files():
     )
     rendered_expr = loc["rendered_policies"]
     assert 'templatefile("${local.policies_dir}/${f}.policy"' in rendered_expr.replace("\\", "")
-    listed = re.search(r"for f in \[([^\]]*)\]", rendered_expr).group(1)
+    match = re.search(r"for f in \[([^\]]*)\]", rendered_expr)
+    assert match, rendered_expr
+    listed = match.group(1)
     assert sorted(re.findall(r"[\"']([a-z-]+)[\"']", listed)) == policy_files
     referenced = []
     for name, body in resources("oci_identity_policy"):

@@ -16,7 +16,7 @@ import pytest
 from dev.local.credentials import PROJECT, new_rsa_key
 
 
-class FixedAuth(oci_genai_auth.HttpxOciAuth):
+class FixedAuth(oci_genai_auth.HttpxOciAuth):  # type: ignore[misc]  # oci-genai-auth ships no type information
     """An oci-genai-auth signer around any oci signer (no refresh)."""
 
     def _refresh_signer(self):

@@ -9,6 +9,7 @@ the SDK's parsed response. Do not deploy it; see func.py at the top level.
 import io
 import json
 import os
+from typing import Any
 
 import httpx
 from fdk import response
@@ -16,16 +17,18 @@ from oci_genai_auth import OciResourcePrincipalAuth
 from openai import OpenAI
 
 
-def build_client():
+def build_client() -> OpenAI:
     return OpenAI(
         base_url=os.environ["GENAI_BASE_URL"],
         api_key="not-used",
         project=os.environ["GENAI_PROJECT_OCID"],
-        http_client=httpx.Client(auth=OciResourcePrincipalAuth()),
+        # openai accepts an httpx (not only httpx2) client at run time; its stubs say otherwise.
+        http_client=httpx.Client(auth=OciResourcePrincipalAuth()),  # type: ignore[arg-type]
     )
 
 
-def handler(ctx, data: io.BytesIO | None = None):
+def handler(ctx: Any, data: io.BytesIO | None = None) -> response.Response:
+    assert data is not None  # fdk always passes the body
     body = json.loads(data.getvalue())
     client = build_client()
     answer = client.responses.create(model=body["model"], input=body["input"])

@@ -1,0 +1,63 @@
+"""Tripwire: the benchmark's probe (dev/bench/probe.py) still runs, and still measures what it says.
+
+The probe reaches into the project's internals (`func.service`, `Upstream.client`,
+`Upstream.raw`, `Budget`, `CallRecord`, `import_sdks`) and into the naive
+baseline's `build_client`; a refactor or an upgrade that moves any of them
+would otherwise only show up as a crash in `make bench`. It is run here as
+`make bench` runs it (dev/bench/__main__.py, `cold`): `python -S` in a fresh process, on the dependency folder
+the image would hold, against the emulated service, signed by the emulated
+resource principal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dev import image_site as site
+from dev.bench.__main__ import SUBJECTS
+from dev.local.emulator import Emulator
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+PROBE = ROOT / "dev" / "bench" / "probe.py"
+# The benchmark's own subjects: the function, and whether its dependency folder is trimmed.
+KINDS = {subject.name: (subject.func, subject.trimmed) for subject in SUBJECTS}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_probe_times_each_phase_and_makes_one_signed_request(
+    kind: str, function_env: dict[str, str], emulator: Emulator
+) -> None:
+    func, trimmed = KINDS[kind]
+    dependencies = site.build(trimmed=trimmed)
+    before = len(emulator.calls)
+
+    out = subprocess.run(
+        [sys.executable, "-S", str(PROBE), kind, str(func)],
+        env={**function_env, "GENAI_LOG_LEVEL": "WARNING", "PYTHONPATH": f"{func.parent}{os.pathsep}{dependencies}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert out.returncode == 0, out.stderr[-3000:]
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(figures) == {"imports_ms", "construction_ms", "first_request_ms", "modules"}
+    for key in ("imports_ms", "construction_ms", "first_request_ms"):
+        assert isinstance(figures[key], float), key
+        assert math.isfinite(figures[key]) and figures[key] > 0, (key, figures[key])
+    # fdk, the function, openai and the signer are all loaded by the first answer.
+    assert isinstance(figures["modules"], int) and figures["modules"] > 100, figures["modules"]
+
+    (call,) = emulator.calls[before:]
+    assert (call.method, call.path.rsplit("/", 1)[-1], call.status) == ("POST", "responses", 200), call
+    assert call.jti, "the request was not signed by the resource principal"
+    assert call.body["model"] == "openai.gpt-oss-120b"
