@@ -173,6 +173,7 @@ class Emulator:
         body = await request.read()
         call = Call(request.method, request.path, 0)
         self.calls.append(call)
+        request["call"] = call
         try:
             claims = self._authenticate(request, body)
             call.jti = claims.get("jti", "")
@@ -502,6 +503,8 @@ async def _stream(request: web.Request, response: dict[str, Any]) -> web.StreamR
         status=200,
         headers={"Content-Type": "text/event-stream; charset=utf-8", "opc-request-id": uuid.uuid4().hex.upper()},
     )
+    # Recorded before the first byte: once the client has the stream, a reader of `calls` must see it.
+    request["call"].status = reply.status
     await reply.prepare(request)
     async for chunk in _frames(stream_events(response)):
         await reply.write(chunk)
