@@ -1,8 +1,13 @@
-"""Fixtures shared by every suite: the emulated IAM, resource principal and Responses API.
+"""Fixtures shared by every suite: the emulated IAM, resource principal and Responses API, and the local stack.
 
 Everything here is real: servers on 127.0.0.1 ports chosen free, fdk processes
 on unix sockets in private temporary folders. Each fixture stops what it
 started, also when a test fails.
+
+Function containers come from `dev.local.stack` only (`function_env` for the
+in-process tests, `Stack` for the rest), so the tests run the function as
+`make run` and the benchmark do. `make_stack(**options)` starts a Stack on the
+session's emulator and the test's principal; `stack` is the common case.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,10 +27,14 @@ from typing import Any
 import pytest
 from fdk import fixtures
 
-from dev.local.credentials import COMPARTMENT, PROJECT, Issuer, ResourcePrincipal
+from dev.local import stack as local
+from dev.local.credentials import Issuer, ResourcePrincipal
 from dev.local.emulator import Emulator
+from dev.local.stack import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The function's configuration in every test, under what a test sets itself.
+TEST_CONFIG = {"GENAI_MAX_RETRIES": "2"}
 
 
 @pytest.fixture(scope="session")
@@ -57,14 +67,34 @@ def principal(issuer: Issuer) -> Iterator[ResourcePrincipal]:
 @pytest.fixture
 def function_env(principal: ResourcePrincipal, emulator: Emulator) -> dict[str, str]:
     """What OCI Functions gives the container, plus the function's configuration."""
-    return {
-        **principal.environ(),
-        "GENAI_PROJECT_OCID": PROJECT,
-        "GENAI_BASE_URL": emulator.base_url,
-        "GENAI_CONTROL_BASE_URL": emulator.control_base_url,
-        "GENAI_COMPARTMENT_OCID": COMPARTMENT,
-        "GENAI_MAX_RETRIES": "2",
-    }
+    return local.function_env(principal, emulator, TEST_CONFIG)
+
+
+def stack_for_tests(emulator: Emulator, **options: Any) -> Stack:
+    """A Stack (not started) as the tests run it: on `emulator`, TEST_CONFIG under the test's own `config`,
+    .venv's fdk unless `image=True`, a 30 s platform timeout unless `timeout_s` says otherwise."""
+    options["config"] = {**TEST_CONFIG, **options.get("config", {})}
+    options.setdefault("image", False)
+    options.setdefault("timeout_s", 30.0)
+    return Stack(emulator=emulator, **options)
+
+
+@pytest.fixture
+def make_stack(emulator: Emulator, principal: ResourcePrincipal) -> Iterator[Callable[..., Stack]]:
+    """Start stacks (see `stack_for_tests` for the options) on the test's principal; all stopped after the test."""
+    with ExitStack() as started:
+
+        def make(**options: Any) -> Stack:
+            options.setdefault("principal", principal)
+            return started.enter_context(stack_for_tests(emulator, **options))
+
+        yield make
+
+
+@pytest.fixture
+def stack(make_stack: Callable[..., Stack]) -> Stack:
+    """One function container behind the gateway at /genai (the deployment's prefix), every model allowed."""
+    return make_stack(prefix="/genai", config={"GENAI_ALLOWED_MODELS": "*"})
 
 
 def load_source(path: Path, name: str, monkeypatch: pytest.MonkeyPatch | None = None) -> ModuleType:

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from dev import image_site as site
-from dev.local.credentials import PROJECT, Issuer, ResourcePrincipal
 from dev.local.emulator import Emulator
 from dev.local.proc import ProcessProbe
 from dev.local.runner import FnRunner
+from dev.local.stack import Stack
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RESULTS = ROOT / "dev" / "bench" / "results"
@@ -70,10 +70,15 @@ def invoke_ok(runner: FnRunner) -> float:
     return answer.elapsed_s
 
 
-def cold(subject: Subject, env: dict[str, str], dependencies: Path, runs: int) -> None:
+def container(stack: Stack, subject: Subject, dependencies: Path, **config: str) -> FnRunner:
+    """A fresh container of `subject` on the stack's environment (plus `config`), not started."""
+    return stack.new_runner(config, func_path=subject.func, site_dir=dependencies, entrypoint=subject.entrypoint)
+
+
+def cold(subject: Subject, stack: Stack, dependencies: Path, runs: int) -> None:
     totals, ready = [], []
     for _ in range(runs):
-        runner = FnRunner(subject.func, env=env, site_dir=dependencies, entrypoint=subject.entrypoint)
+        runner = container(stack, subject, dependencies)
         started = time.perf_counter()
         with runner:
             ready.append(time.perf_counter() - started)
@@ -86,7 +91,7 @@ def cold(subject: Subject, env: dict[str, str], dependencies: Path, runs: int) -
     for _ in range(runs):
         out = subprocess.run(
             [sys.executable, "-S", str(ROOT / "dev" / "bench" / "probe.py"), subject.name, str(subject.func)],
-            env={**env, "PYTHONPATH": f"{subject.func.parent}{os.pathsep}{dependencies}"},
+            env={**stack.env, "PYTHONPATH": f"{subject.func.parent}{os.pathsep}{dependencies}"},
             capture_output=True,
             text=True,
             check=True,
@@ -97,9 +102,9 @@ def cold(subject: Subject, env: dict[str, str], dependencies: Path, runs: int) -
     subject.figures["modules"] = statistics.median(p["modules"] for p in probes)
 
 
-def warm(subject: Subject, env: dict[str, str], dependencies: Path, emulator: Emulator, calls: int) -> None:
+def warm(subject: Subject, stack: Stack, dependencies: Path, emulator: Emulator, calls: int) -> None:
     overheads: list[float] = []
-    with FnRunner(subject.func, env=env, site_dir=dependencies, entrypoint=subject.entrypoint) as runner:
+    with container(stack, subject, dependencies) as runner:
         assert runner.pid is not None
         rss_100 = rss_1000 = 0
         for n in range(1, calls + 51):
@@ -118,12 +123,10 @@ def warm(subject: Subject, env: dict[str, str], dependencies: Path, emulator: Em
     subject.figures["rss_growth_mb"] = (rss_1000 - rss_100) / 1024
 
 
-def eager(subject: Subject, env: dict[str, str], dependencies: Path, emulator: Emulator, runs: int) -> None:
+def eager(subject: Subject, stack: Stack, dependencies: Path, emulator: Emulator, runs: int) -> None:
     first, ready = [], []
     for _ in range(runs):
-        runner = FnRunner(
-            subject.func, env={**env, "GENAI_EAGER_START": "true"}, site_dir=dependencies, entrypoint=subject.entrypoint
-        )
+        runner = container(stack, subject, dependencies, GENAI_EAGER_START="true")
         started = time.perf_counter()
         with runner:
             ready.append(time.perf_counter() - started)
@@ -186,22 +189,18 @@ def main(argv: list[str] | None = None) -> int:
     sites = {s.name: site.build(trimmed=s.trimmed) for s in SUBJECTS}
     print(f"bench: dependency folders ready in {time.monotonic() - started:.0f} s", flush=True)
 
-    issuer = Issuer()
-    with ResourcePrincipal(issuer) as principal, Emulator(issuer) as emulator:
-        env = {
-            **principal.environ(),
-            "GENAI_PROJECT_OCID": PROJECT,
-            "GENAI_BASE_URL": emulator.base_url,
-            "GENAI_LOG_LEVEL": "WARNING",
-        }
+    # Emulator and principal only: each measurement starts its own containers, on each subject's folder.
+    stack = Stack(containers=0, gateway=False, image=False, config={"GENAI_LOG_LEVEL": "WARNING"})
+    with stack:
+        assert stack.emulator is not None
         for subject in SUBJECTS:
             dependencies = sites[subject.name]
             subject.figures["size_mb"] = site.size_bytes(dependencies) / 2**20
             phase = time.monotonic()
-            cold(subject, env, dependencies, args.cold)
-            warm(subject, env, dependencies, emulator, args.calls)
+            cold(subject, stack, dependencies, args.cold)
+            warm(subject, stack, dependencies, stack.emulator, args.calls)
             if subject.name == "project":
-                eager(subject, env, dependencies, emulator, args.cold)
+                eager(subject, stack, dependencies, stack.emulator, args.cold)
             print(f"bench: {subject.name} measured in {time.monotonic() - phase:.0f} s", flush=True)
 
     project, naive = (s.figures for s in SUBJECTS)

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Identity  emulated resource principal {claims['res_id']} (keys in {stack.principal.directory})")
         print()
 
-        client = openai.OpenAI(base_url=stack.base_url + "/v1", api_key=stack.api_keys.key, max_retries=0)
+        client = stack.openai()
         model = os.environ.get("GENAI_DEFAULT_MODEL", "openai.gpt-oss-120b")
         try:
             response = client.responses.create(model=model, input=args.input)

@@ -13,6 +13,13 @@ The answer is translated back with the platform's rules: `Fn-Http-Status` and
 becomes 502, and a call still running at its deadline is cut off with 504
 and its container killed (the platform cannot interrupt a hot function
 either), to be started again for the next call.
+
+The process's output (fdk's and the function's, stdout and stderr) is read by
+a background thread into `logs`. A caller that reads it right after `invoke`
+races that thread, so the runner offers waits instead: `log_for(call_id)`
+returns a call's own JSON log line (genai_fn/logs.py) once it has been read,
+`invocations()` the lines of every call answered so far, `wait_for_line` the
+first line that matches, and `stop()` returns only once all output is read.
 """
 
 from __future__ import annotations
@@ -27,18 +34,24 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_TIMEOUT_S = 120.0
-# Headers the gateway sets or that describe the hop, not the client's request.
+#: How long to wait for a line the process has written, or is about to write, before giving up.
+#: An upper bound for a failing test, not a timing: the line is normally read within milliseconds.
+LOG_WAIT_S = 30.0
+#: Lines of output (and call records) kept; a soak of 10,000 calls fits.
+KEPT = 20_000
 #: What fdk's `fdk` console script runs, for a site folder that has no usable script.
 FDK_SCRIPT = "import sys; from fdk.scripts.fdk import main; sys.exit(main())"
+# Headers the gateway sets or that describe the hop, not the client's request.
 HOP_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding", "keep-alive"})
 
 
@@ -52,6 +65,10 @@ class PlatformResponse:
     call_id: str = ""
     #: Time spent inside the function process, as seen over the socket.
     elapsed_s: float = 0.0
+
+
+class LogLineMissing(LookupError):
+    """A line the test waited for was not written (the process ended, or the wait's bound passed)."""
 
 
 @dataclass
@@ -73,12 +90,19 @@ class FnRunner:
     site_dir: Path | None = None
 
     def __post_init__(self) -> None:
-        self.logs: deque[str] = deque(maxlen=20_000)
+        #: Every line the process wrote, as read so far (read it with `lines()`, which takes the lock).
+        self.logs: deque[str] = deque(maxlen=KEPT)
+        #: Call ids of the calls fdk answered (not those cut off at the deadline), oldest first.
+        self.call_ids: deque[str] = deque(maxlen=KEPT)
         self._process: subprocess.Popen[bytes] | None = None
         self._client: httpx.Client | None = None
         self._dir = ""
         self._lock = threading.Lock()
         self.starts = 0
+        # Guards logs and _invocations; notified for every line read and when a process's output ends.
+        self._read = threading.Condition()
+        self._invocations: dict[str, dict[str, Any]] = {}
+        self._pumps: list[threading.Thread] = []
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -112,11 +136,15 @@ class FnRunner:
             stderr=subprocess.STDOUT,
         )
         self.starts += 1
-        threading.Thread(target=self._pump, args=(self._process,), daemon=True).start()
+        pump = threading.Thread(target=self._pump, args=(self._process,), name="fn-output", daemon=True)
+        with self._read:
+            self._pumps.append(pump)
+        pump.start()
         deadline = time.monotonic() + ready_timeout_s
         # fdk binds "phony<name>" and symlinks <name> to it once it serves: wait for the link.
         while not os.path.islink(self.socket_path):
             if self._process.poll() is not None:
+                pump.join(LOG_WAIT_S)  # all it wrote, for the message
                 raise RuntimeError(
                     f"fdk exited with {self._process.returncode} before listening:\n{self.recent_logs()}"
                 )
@@ -146,6 +174,11 @@ class FnRunner:
                 self._process.kill()
                 self._process.wait(5)
         self._process = None
+        # The process is gone, so its output ends: once read to the end, `logs` holds all it wrote.
+        with self._read:
+            pumps = list(self._pumps)
+        for pump in pumps:
+            pump.join(LOG_WAIT_S)
         if self._dir:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = ""
@@ -162,15 +195,80 @@ class FnRunner:
         self.stop()
 
     def recent_logs(self, lines: int = 40) -> str:
+        return "\n".join(self.lines()[-lines:])
+
+    # -- output ------------------------------------------------------------------
+
+    def lines(self) -> list[str]:
+        """The output read so far (a copy: the reader thread goes on appending to `logs`)."""
+        with self._read:
+            return list(self.logs)
+
+    @property
+    def last_call_id(self) -> str:
+        """The id of the last call fdk answered."""
+        with self._read:
+            return self.call_ids[-1]
+
+    def log_for(self, call_id: str, timeout_s: float | None = LOG_WAIT_S) -> dict[str, Any]:
+        """The function's own log line of call `call_id` (genai_fn/logs.py), waited for.
+
+        The function writes it before it answers, but the line reaches `logs`
+        through the reader thread, which a busy machine may run late.
+        """
+        with self._read:
+            if not self._read.wait_for(lambda: call_id in self._invocations or not self._reading(), timeout_s):
+                raise LogLineMissing(f"no log line for call {call_id} within {timeout_s} s:\n{self._tail()}")
+            if call_id not in self._invocations:
+                raise LogLineMissing(f"the process ended without a log line for call {call_id}:\n{self._tail()}")
+            return self._invocations[call_id]
+
+    def invocations(self, timeout_s: float | None = LOG_WAIT_S) -> list[dict[str, Any]]:
+        """The log line of every call fdk answered so far, in the order of the calls, each waited for."""
+        with self._read:
+            call_ids = list(self.call_ids)
+        return [self.log_for(call_id, timeout_s) for call_id in call_ids]
+
+    def wait_for_line(self, matches: Callable[[str], bool], timeout_s: float | None = LOG_WAIT_S) -> str:
+        """The first line of output for which `matches` is true, waiting for the process to write it."""
+        found: list[str] = []
+
+        def seen() -> bool:
+            found[:] = [line for line in self.logs if matches(line)][:1]
+            return bool(found) or not self._reading()
+
+        with self._read:
+            self._read.wait_for(seen, timeout_s)
+            if not found:
+                raise LogLineMissing(f"no matching line of output within {timeout_s} s:\n{self._tail()}")
+            return found[0]
+
+    def _reading(self) -> bool:
+        """Whether a process's output may still bring lines (call with `_read` held)."""
+        return bool(self._pumps)
+
+    def _tail(self, lines: int = 40) -> str:
         return "\n".join(list(self.logs)[-lines:])
 
     def _pump(self, process: subprocess.Popen[bytes]) -> None:
         assert process.stdout is not None
-        for raw in process.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            self.logs.append(line)
-            if self.echo_logs:
-                print(f"[fn {process.pid}] {line}", file=sys.stderr, flush=True)
+        try:
+            for raw in process.stdout:
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                record = _invocation(line)
+                with self._read:
+                    self.logs.append(line)
+                    if record is not None:
+                        self._invocations[record["call_id"]] = record
+                        if len(self._invocations) > KEPT:
+                            del self._invocations[next(iter(self._invocations))]
+                    self._read.notify_all()
+                if self.echo_logs:
+                    print(f"[fn {process.pid}] {line}", file=sys.stderr, flush=True)
+        finally:
+            with self._read:
+                self._pumps.remove(threading.current_thread())
+                self._read.notify_all()
 
     # -- invocation --------------------------------------------------------------
 
@@ -235,7 +333,22 @@ class FnRunner:
                     call_id,
                     time.monotonic() - started,
                 )
+            with self._read:
+                self.call_ids.append(call_id)
             return translate(answer, call_id, time.monotonic() - started)
+
+
+def _invocation(line: str) -> dict[str, Any] | None:
+    """The function's per-call log line (`{"event": "invocation", "call_id": ...}`), parsed; None for others."""
+    if not line.startswith("{") or '"invocation"' not in line:
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(record, dict) and record.get("event") == "invocation" and isinstance(record.get("call_id"), str):
+        return record
+    return None
 
 
 def translate(answer: httpx.Response, call_id: str, elapsed_s: float) -> PlatformResponse:

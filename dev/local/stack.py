@@ -3,6 +3,12 @@
     client → Gateway (127.0.0.1, API keys) → FnRunner (fdk on a unix socket)
            → func.py, signed by an emulated resource principal → Emulator (127.0.0.1)
 
+`function_env` is the one place the function container's environment is
+built, and `Stack` the one object that starts the parts, each of which can be
+handed in instead (the tests share one emulator across a session and rotate
+their own principal) or left out (the benchmark starts its own containers
+with `Stack.new_runner`; runner tests need no gateway).
+
 Pointed at a real tenancy (`real=True`), the emulator and the emulated
 principal are left out and the function signs with the developer's own OCI
 identity (OCI_AUTH=session by default) against the real Generative AI service.
@@ -15,6 +21,9 @@ from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from authorizer import keys
 from dev import image_site as site
@@ -22,7 +31,12 @@ from dev import image_site as site
 from .credentials import COMPARTMENT, PROJECT, Issuer, ResourcePrincipal
 from .emulator import Emulator
 from .gateway import Gateway
-from .runner import FnRunner
+from .runner import ROOT, FnRunner
+
+if TYPE_CHECKING:
+    import openai
+
+FUNC = ROOT / "func.py"
 
 #: Settings passed through from the developer's environment in real mode.
 REAL_SETTINGS = (
@@ -36,6 +50,39 @@ REAL_SETTINGS = (
     "OCI_CONFIG_FILE",
     "OCI_CONFIG_PROFILE",
 )
+
+
+def function_env(
+    principal: ResourcePrincipal | None = None,
+    emulator: Emulator | None = None,
+    config: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The function container's environment, for every local container (make run, tests, benchmark).
+
+    Emulated (a principal and an emulator): what OCI Functions sets in a
+    container (the resource principal's OCI_* and the FN_* variables, FN_MEMORY
+    being the memory func.yaml declares; Oracle's "Environment Variables
+    Populated by OCI Functions", docs.oracle.com/en-us/iaas/Content/Functions/
+    Tasks/functionsenvironmentvariables.htm), and the configuration that points
+    the function at the emulator. Real (neither): the settings REAL_SETTINGS names, from
+    the developer's environment, signed with their OCI CLI session by default.
+    `config` goes on top, as the application's configuration does in OCI.
+    """
+    if principal is None and emulator is None:
+        env = {k: os.environ[k] for k in REAL_SETTINGS if os.environ.get(k)}
+        env.setdefault("OCI_AUTH", "session")
+        return {**env, **(config or {})}
+    if principal is None or emulator is None:
+        raise ValueError("an emulated function needs both a resource principal and an emulator")
+    return {
+        **principal.environ(),
+        "GENAI_PROJECT_OCID": PROJECT,
+        "GENAI_BASE_URL": emulator.base_url,
+        # Vector store management goes to OCI's control plane, which needs the compartment.
+        "GENAI_CONTROL_BASE_URL": emulator.control_base_url,
+        "GENAI_COMPARTMENT_OCID": COMPARTMENT,
+        **(config or {}),
+    }
 
 
 @dataclass(frozen=True)
@@ -58,12 +105,19 @@ class ApiKeys:
 
 
 class Stack:
-    """Emulator, function containers and gateway, started together and stopped together."""
+    """Emulator, credentials, function containers and gateway, started together and stopped together.
+
+    Parts handed in (`issuer`, `emulator`, `principal`) are used and left
+    running; parts the stack starts, it stops. `config` is the function's
+    configuration on top of `function_env`'s; `func_path` another function
+    (the runner tests' misbehaving one); `runner_class` an FnRunner subclass.
+    """
 
     def __init__(
         self,
         *,
         containers: int = 1,
+        gateway: bool = True,
         prefix: str = "",
         config: Mapping[str, str] | None = None,
         real: bool = False,
@@ -71,8 +125,21 @@ class Stack:
         port: int = 0,
         timeout_s: float = 120.0,
         image: bool = True,
+        func_path: Path = FUNC,
+        runner_class: type[FnRunner] = FnRunner,
+        issuer: Issuer | None = None,
+        emulator: Emulator | None = None,
+        principal: ResourcePrincipal | None = None,
     ) -> None:
+        if gateway and containers < 1:
+            raise ValueError("the gateway needs at least one function container")
+        if real and (emulator or principal):
+            raise ValueError("a real stack has no emulator and no emulated principal")
+        issuers = {id(i): i for i in (issuer, emulator and emulator.issuer, principal and principal.issuer) if i}
+        if len(issuers) > 1:
+            raise ValueError("the emulator must trust the issuer of the principal's tokens")
         self.containers = containers
+        self.with_gateway = gateway
         self.prefix = prefix
         self.config = dict(config or {})
         self.real = real
@@ -81,60 +148,83 @@ class Stack:
         self.timeout_s = timeout_s
         #: Run as the image does: trimmed dependencies under python -S, the Dockerfile's entry point.
         self.image = image
+        self.func_path = func_path
+        self.runner_class = runner_class
         self.site_dir: Path | None = None
+        self.entrypoint: list[str] | None = None
         self.api_keys = ApiKeys.generate("local")
-        self.issuer: Issuer | None = None
-        self.principal: ResourcePrincipal | None = None
-        self.emulator: Emulator | None = None
+        self.issuer: Issuer | None = next(iter(issuers.values()), None)
+        self.principal = principal
+        self.emulator = emulator
+        self.env: dict[str, str] = {}
         self.runners: list[FnRunner] = []
         self.gateway: Gateway | None = None
         self._exit = ExitStack()
 
     def start(self) -> Stack:
         try:
-            env = self._function_env()
-            entry: list[str] | None = None
+            if not self.real:
+                self.issuer = self.issuer or Issuer()
+                if self.principal is None:
+                    self.principal = self._exit.enter_context(ResourcePrincipal(self.issuer))
+                if self.emulator is None:
+                    self.emulator = self._exit.enter_context(Emulator(self.issuer))
+            self.env = function_env(self.principal, self.emulator, self.config)
             if self.image:
                 self.site_dir = site.build()
-                entry = site.entrypoint()
+                self.entrypoint = site.entrypoint()
             for _ in range(self.containers):
-                runner = FnRunner(
-                    env=env,
-                    echo_logs=self.echo_logs,
-                    timeout_s=self.timeout_s,
-                    site_dir=self.site_dir,
-                    entrypoint=entry,
+                self.runners.append(self._exit.enter_context(self.new_runner()))
+            if self.with_gateway:
+                self.gateway = self._exit.enter_context(
+                    Gateway(self.runners, authenticate=self.api_keys.authenticate, prefix=self.prefix, port=self.port)
                 )
-                self.runners.append(self._exit.enter_context(runner))
-            self.gateway = self._exit.enter_context(
-                Gateway(self.runners, authenticate=self.api_keys.authenticate, prefix=self.prefix, port=self.port)
-            )
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _function_env(self) -> dict[str, str]:
-        if self.real:
-            env = {k: os.environ[k] for k in REAL_SETTINGS if os.environ.get(k)}
-            env.setdefault("OCI_AUTH", "session")
-            return {**env, **self.config}
-        self.issuer = Issuer()
-        self.principal = self._exit.enter_context(ResourcePrincipal(self.issuer))
-        self.emulator = self._exit.enter_context(Emulator(self.issuer))
-        return {
-            **self.principal.environ(),
-            "GENAI_PROJECT_OCID": PROJECT,
-            "GENAI_BASE_URL": self.emulator.base_url,
-            "GENAI_CONTROL_BASE_URL": self.emulator.control_base_url,
-            "GENAI_COMPARTMENT_OCID": COMPARTMENT,
-            **self.config,
+    def new_runner(self, config: Mapping[str, str] | None = None, **fields: Any) -> FnRunner:
+        """A function container on this stack's environment plus `config`; not started (`with` starts it).
+
+        `fields` replace the stack's choices of FnRunner's fields (func_path,
+        site_dir, entrypoint, timeout_s, ...). The caller stops what it starts.
+        """
+        chosen: dict[str, Any] = {
+            "func_path": self.func_path,
+            "env": {**self.env, **(config or {})},
+            "timeout_s": self.timeout_s,
+            "echo_logs": self.echo_logs,
+            "site_dir": self.site_dir,
+            "entrypoint": self.entrypoint,
+            **fields,
         }
+        return self.runner_class(**chosen)
+
+    @property
+    def runner(self) -> FnRunner:
+        """The first (or only) function container."""
+        return self.runners[0]
 
     @property
     def base_url(self) -> str:
         assert self.gateway is not None
         return self.gateway.base_url
+
+    def client(self, *, auth: bool = True, **options: Any) -> httpx.Client:
+        """An HTTP client on the gateway's base URL, with the API key as a Bearer token unless `auth=False`."""
+        headers = {"Authorization": f"Bearer {self.api_keys.key}"} if auth else {}
+        client = httpx.Client(base_url=self.base_url, headers=headers, **options)
+        self._exit.callback(client.close)
+        return client
+
+    def openai(self) -> openai.OpenAI:
+        """The OpenAI SDK on the gateway, with the API key; no SDK retries, so every answer is the function's."""
+        import openai  # here: the benchmark and the runner tests need no SDK
+
+        client = openai.OpenAI(base_url=self.base_url + "/v1", api_key=self.api_keys.key, max_retries=0)
+        self._exit.callback(client.close)
+        return client
 
     def stop(self) -> None:
         self._exit.close()

@@ -1,36 +1,37 @@
-"""The whole local chain: function processes under the real fdk, the gateway, the emulator."""
+"""The whole local chain: function processes under the real fdk, the gateway, the emulator.
+
+The chain is tests/conftest.py's `stack` (one container behind the gateway at
+/genai); these fixtures name its parts for the tests that use them.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import openai
 import pytest
 
 from dev.local.gateway import Gateway
 from dev.local.runner import FnRunner
-from dev.local.stack import ApiKeys
+from dev.local.stack import ApiKeys, Stack
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def api_keys() -> ApiKeys:
-    return ApiKeys.generate("tests")
+def api_keys(stack: Stack) -> ApiKeys:
+    return stack.api_keys
 
 
 @pytest.fixture
-def runner(function_env: dict[str, str]) -> Iterator[FnRunner]:
-    with FnRunner(env={**function_env, "GENAI_ALLOWED_MODELS": "*"}, timeout_s=30) as fn:
-        yield fn
+def runner(stack: Stack) -> FnRunner:
+    return stack.runner
 
 
 @pytest.fixture
-def gateway(runner: FnRunner, api_keys: ApiKeys) -> Iterator[Gateway]:
-    with Gateway([runner], authenticate=api_keys.authenticate, prefix="/genai") as gw:
-        yield gw
+def gateway(stack: Stack) -> Gateway:
+    assert stack.gateway is not None
+    return stack.gateway
 
 
 @pytest.fixture
-def sdk(gateway: Gateway, api_keys: ApiKeys) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.base_url + "/v1", api_key=api_keys.key, max_retries=0)
+def sdk(stack: Stack) -> openai.OpenAI:
+    return stack.openai()

@@ -1,7 +1,5 @@
 """The OpenAI SDK through the local gateway, fdk and the emulator: every link real but the cloud."""
 
-import json
-
 import httpx
 import openai
 import pytest
@@ -111,23 +109,21 @@ def test_expired_token_then_renewed(sdk, principal, emulator):
     assert sdk.responses.create(model=MODEL, input="renewed").output_text == "Echo: renewed"
 
 
-def test_hanging_upstream_gets_the_functions_504_before_the_deadline(function_env, api_keys, emulator):
-    from dev.local.gateway import Gateway
-    from dev.local.runner import FnRunner
-
-    with FnRunner(env=function_env, timeout_s=4) as fn, Gateway([fn], authenticate=api_keys.authenticate) as gw:
-        client = openai.OpenAI(base_url=gw.base_url + "/v1", api_key=api_keys.key, max_retries=0)
-        with pytest.raises(openai.APIStatusError) as caught:
-            client.responses.create(model=MODEL, input="[[fault:hang]]")
-        assert caught.value.status_code == 504 and caught.value.body["code"] == "deadline_exceeded"
-        assert fn.starts == 1, "the function answered itself; the platform did not have to kill it"
-        assert client.responses.create(model=MODEL, input="next").output_text == "Echo: next"
+def test_hanging_upstream_gets_the_functions_504_before_the_deadline(make_stack):
+    short = make_stack(timeout_s=4)
+    client = short.openai()
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.responses.create(model=MODEL, input="[[fault:hang]]")
+    assert caught.value.status_code == 504 and caught.value.body["code"] == "deadline_exceeded"
+    assert short.runner.starts == 1, "the function answered itself; the platform did not have to kill it"
+    assert client.responses.create(model=MODEL, input="next").output_text == "Echo: next"
 
 
 def test_logs_carry_no_prompt_output_or_credentials(runner, sdk, principal, api_keys):
     sdk.responses.create(model=MODEL, input="a very private prompt")
-    logs = "\n".join(runner.logs)
-    lines = [json.loads(line) for line in runner.logs if line.startswith('{"event":"invocation"')]
-    assert lines and lines[-1]["status"] == 200 and lines[-1]["input_tokens"] == 4
+    line = runner.log_for(runner.last_call_id)
+    assert line["status"] == 200 and line["input_tokens"] == 4
+    runner.stop()  # so that everything the container wrote has been read
+    logs = "\n".join(runner.lines())
     for secret in ("a very private prompt", "Echo: a very", api_keys.key, principal.token[:40], "PRIVATE KEY"):
         assert secret not in logs

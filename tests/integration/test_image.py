@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -23,9 +23,7 @@ import pytest
 from dev import image_site as site
 from dev.local.credentials import ResourcePrincipal
 from dev.local.emulator import Emulator
-from dev.local.gateway import Gateway
-from dev.local.runner import FnRunner
-from dev.local.stack import ApiKeys
+from dev.local.stack import Stack
 from image import trim
 
 pytestmark = pytest.mark.integration
@@ -38,16 +36,10 @@ def trimmed_site() -> Path:
 
 
 @pytest.fixture
-def image_runner(function_env: dict[str, str], trimmed_site: Path) -> Iterator[FnRunner]:
-    with FnRunner(env=function_env, site_dir=trimmed_site, entrypoint=site.entrypoint(), timeout_s=30) as fn:
-        yield fn
-
-
-@pytest.fixture
-def image_sdk(image_runner: FnRunner) -> Iterator[openai.OpenAI]:
-    keys = ApiKeys.generate("image")
-    with Gateway([image_runner], authenticate=keys.authenticate, prefix="/genai") as gateway:
-        yield openai.OpenAI(base_url=gateway.base_url + "/v1", api_key=keys.key, max_retries=0)
+def image_sdk(make_stack: Callable[..., Stack], trimmed_site: Path) -> openai.OpenAI:
+    stack = make_stack(image=True, prefix="/genai")
+    assert stack.site_dir == trimmed_site
+    return stack.openai()
 
 
 def test_the_trim_removed_what_it_says(trimmed_site: Path) -> None:
@@ -108,34 +100,48 @@ def test_credentials_rotated_while_running_on_the_trimmed_install(
     assert emulator.calls[-1].jti not in (first_jti, "")
 
 
+def warm_up_event(line: str) -> bool:
+    """Whether `line` is the function's warm-up log line (genai_fn/service.py)."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(event, dict) and event.get("event") == "warm_up"
+
+
 def test_eager_start_warms_up_before_the_socket_and_answers(
-    function_env: dict[str, str], trimmed_site: Path, emulator: Emulator
+    make_stack: Callable[..., Stack], trimmed_site: Path, emulator: Emulator
 ) -> None:
-    env = {**function_env, "GENAI_EAGER_START": "true"}
-    with FnRunner(env=env, site_dir=trimmed_site, entrypoint=site.entrypoint(), timeout_s=30) as runner:
-        # The socket exists only once the warm-up is logged: it ran before the bind.
-        events = [json.loads(line) for line in runner.logs if line.startswith("{")]
-        warm = [e for e in events if e.get("event") == "warm_up"]
-        assert warm and warm[0]["ok"] is True, list(runner.logs)
-        calls_before = len(emulator.calls)
-        answer = runner.invoke(
-            "POST", "/v1/responses", headers={"content-type": "application/json"}, body=b'{"input": "eager"}'
-        )
-        assert answer.status == 200, answer.body
-        assert json.loads(answer.body)["output"][0]["content"][0]["text"] == "Echo: eager"
-        # The warm-up itself sent nothing upstream.
-        assert len(emulator.calls) == calls_before + 1
+    # FDK_DEBUG only adds fdk's own start-up lines, the witnesses of when the socket was bound.
+    stack = make_stack(image=True, gateway=False, config={"GENAI_EAGER_START": "true", "FDK_DEBUG": "true"})
+    runner = stack.runner
+    assert runner.site_dir == trimmed_site
+    warm = json.loads(runner.wait_for_line(warm_up_event))
+    assert warm["ok"] is True, runner.lines()
+    # One process writes both to one pipe, so the order read is the order written: the warm-up was
+    # logged before fdk began to bind its socket (fdk's log of `http_stream.start`).
+    bind = runner.wait_for_line(lambda line: "in http_stream.start" in line)
+    lines = runner.lines()
+    assert lines.index(next(x for x in lines if warm_up_event(x))) < lines.index(bind), lines
+    calls_before = len(emulator.calls)
+    answer = runner.invoke(
+        "POST", "/v1/responses", headers={"content-type": "application/json"}, body=b'{"input": "eager"}'
+    )
+    assert answer.status == 200, answer.body
+    assert json.loads(answer.body)["output"][0]["content"][0]["text"] == "Echo: eager"
+    # The warm-up itself sent nothing upstream.
+    assert len(emulator.calls) == calls_before + 1
 
 
 def test_eager_start_with_broken_credentials_still_starts_and_reports_on_call(
-    function_env: dict[str, str], trimmed_site: Path, principal: ResourcePrincipal
+    make_stack: Callable[..., Stack], trimmed_site: Path, principal: ResourcePrincipal
 ) -> None:
-    env = {**function_env, "GENAI_EAGER_START": "true", "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM": "/nonexistent/key.pem"}
-    with FnRunner(env=env, site_dir=trimmed_site, entrypoint=site.entrypoint(), timeout_s=30) as runner:
-        events = [json.loads(line) for line in runner.logs if line.startswith("{")]
-        assert any(e.get("event") == "warm_up" and e["ok"] is False for e in events), list(runner.logs)
-        answer = runner.invoke(
-            "POST", "/v1/responses", headers={"content-type": "application/json"}, body=b'{"input": "x"}'
-        )
-        assert answer.status == 502
-        assert httpx.Response(200, content=answer.body).json()["error"]["code"] == "credentials_unavailable"
+    config = {"GENAI_EAGER_START": "true", "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM": "/nonexistent/key.pem"}
+    runner = make_stack(image=True, gateway=False, config=config).runner
+    assert runner.site_dir == trimmed_site
+    assert json.loads(runner.wait_for_line(warm_up_event))["ok"] is False, runner.lines()
+    answer = runner.invoke(
+        "POST", "/v1/responses", headers={"content-type": "application/json"}, body=b'{"input": "x"}'
+    )
+    assert answer.status == 502
+    assert httpx.Response(200, content=answer.body).json()["error"]["code"] == "credentials_unavailable"

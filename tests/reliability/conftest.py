@@ -11,18 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from dev.local.stack import ApiKeys
-
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "soak: long-running, leak, concurrency and fault-matrix checks (tests/reliability)"
     )
-
-
-@pytest.fixture
-def api_keys() -> ApiKeys:
-    return ApiKeys.generate("soak")
 
 
 @pytest.fixture

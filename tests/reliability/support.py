@@ -27,8 +27,12 @@ class RecordingRunner(FnRunner):
 
 
 def invocation_lines(runner: FnRunner) -> list[dict[str, Any]]:
-    """The function's own per-call log lines (genai_fn/logs.py)."""
-    return [json.loads(line) for line in list(runner.logs) if line.startswith('{"event":"invocation"')]
+    """Every per-call log line the function wrote (genai_fn/logs.py), repeats included, in order.
+
+    Waits first for the line of every call the runner answered, so that none is still unread.
+    """
+    runner.invocations()
+    return [json.loads(line) for line in runner.lines() if line.startswith('{"event":"invocation"')]
 
 
 def output_text(response: dict[str, Any]) -> str:

@@ -18,17 +18,14 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 
 import httpx
 import pytest
 
 from dev.local.emulator import Emulator
-from dev.local.gateway import Gateway
-from dev.local.runner import FnRunner
-from dev.local.stack import ApiKeys
+from dev.local.stack import Stack
 from tests.reliability.support import echo_of, invocation_lines, output_text, sse_events
 
 pytestmark = pytest.mark.soak
@@ -39,18 +36,8 @@ REQUESTS = int(os.environ.get("SOAK_REQUESTS_PER_CLIENT", "25"))
 
 
 @pytest.fixture
-def containers(function_env: dict[str, str]) -> Iterator[list[FnRunner]]:
-    with ExitStack() as stack:
-        yield [
-            stack.enter_context(FnRunner(env={**function_env, "GENAI_ALLOWED_MODELS": "*"}, timeout_s=30))
-            for _ in range(CONTAINERS)
-        ]
-
-
-@pytest.fixture
-def gateway(containers: list[FnRunner], api_keys: ApiKeys) -> Iterator[Gateway]:
-    with Gateway(containers, authenticate=api_keys.authenticate, prefix="/genai") as gw:
-        yield gw
+def stack(make_stack: Callable[..., Stack]) -> Stack:
+    return make_stack(containers=CONTAINERS, prefix="/genai", config={"GENAI_ALLOWED_MODELS": "*"})
 
 
 def send(client: httpx.Client, number: int, text: str) -> tuple[int, str]:
@@ -73,9 +60,9 @@ def send(client: httpx.Client, number: int, text: str) -> tuple[int, str]:
     return answer.status_code, answer.json()["output_text"] if answer.status_code == 200 else answer.text
 
 
-def test_concurrent_clients_over_several_containers(
-    containers: list[FnRunner], gateway: Gateway, api_keys: ApiKeys, emulator: Emulator, quiet_client_logs: None
-) -> None:
+def test_concurrent_clients_over_several_containers(stack: Stack, emulator: Emulator, quiet_client_logs: None) -> None:
+    containers, gateway, api_keys = stack.runners, stack.gateway, stack.api_keys
+    assert gateway is not None
     run = uuid.uuid4().hex[:8]
     pids = [runner.pid for runner in containers]
     calls_before = len(emulator.calls)

@@ -21,19 +21,18 @@ import base64
 import os
 import re
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from dev.local.credentials import PROJECT, Issuer, ResourcePrincipal
+from dev.local.credentials import ResourcePrincipal
 from dev.local.emulator import Emulator
-from dev.local.gateway import Gateway
-from dev.local.stack import ApiKeys
-from tests.reliability.support import ROOT, RecordingRunner, invocation_lines, output_text
+from dev.local.stack import Stack
+from tests.conftest import stack_for_tests
+from tests.reliability.support import ROOT, RecordingRunner, output_text
 
 pytestmark = pytest.mark.soak
 
@@ -42,35 +41,23 @@ TIMEOUT_S = 4.0
 MAX_RETRIES = 2
 
 
-def function_env_for(principal: ResourcePrincipal, emulator: Emulator, **extra: str) -> dict[str, str]:
-    return {
-        **principal.environ(),
-        "GENAI_PROJECT_OCID": PROJECT,
-        "GENAI_BASE_URL": emulator.base_url,
-        "GENAI_ALLOWED_MODELS": "*",
-        "GENAI_MAX_RETRIES": str(MAX_RETRIES),
-        **extra,
-    }
+#: One function container that records its answers, behind the gateway at /genai.
+CONTAINER: dict[str, Any] = {"runner_class": RecordingRunner, "timeout_s": TIMEOUT_S, "prefix": "/genai"}
+CONFIG = {"GENAI_ALLOWED_MODELS": "*", "GENAI_MAX_RETRIES": str(MAX_RETRIES)}
 
 
-@contextmanager
-def container(env: dict[str, str], api_keys: ApiKeys) -> Iterator[tuple[RecordingRunner, httpx.Client]]:
-    """One function container behind the gateway, and a client with the API key."""
-    with (
-        RecordingRunner(env=env, timeout_s=TIMEOUT_S) as fn,
-        Gateway([fn], authenticate=api_keys.authenticate, prefix="/genai") as gateway,
-        httpx.Client(base_url=gateway.base_url, headers={"Authorization": f"Bearer {api_keys.key}"}) as http,
-    ):
-        yield fn, http
+def container(stack: Stack) -> tuple[RecordingRunner, httpx.Client]:
+    """The stack's function container, and a client with the API key."""
+    runner = stack.runner
+    assert isinstance(runner, RecordingRunner)
+    return runner, stack.client()
 
 
 @pytest.fixture(scope="module")
-def shared(issuer: Issuer, emulator_server: Emulator) -> Iterator[tuple[RecordingRunner, httpx.Client]]:
+def shared(emulator_server: Emulator) -> Iterator[tuple[RecordingRunner, httpx.Client]]:
     """One warm container for the upstream faults: each test leaves it healthy (and checks that it does)."""
-    with (
-        ResourcePrincipal(issuer) as principal,
-        container(function_env_for(principal, emulator_server), ApiKeys.generate("faults")) as pair,
-    ):
+    with stack_for_tests(emulator_server, config=CONFIG, **CONTAINER) as stack:
+        pair = container(stack)
         assert create(pair[1], "warm").status_code == 200  # the first model call imports the SDK: not in a test
         yield pair
 
@@ -88,12 +75,9 @@ def client(shared: tuple[RecordingRunner, httpx.Client]) -> httpx.Client:
 
 
 @pytest.fixture
-def fresh(
-    principal: ResourcePrincipal, emulator: Emulator, api_keys: ApiKeys
-) -> Iterator[tuple[RecordingRunner, httpx.Client]]:
-    """A container of its own, on a principal of its own: its client is built on its first model call."""
-    with container(function_env_for(principal, emulator), api_keys) as pair:
-        yield pair
+def fresh(make_stack: Callable[..., Stack]) -> tuple[RecordingRunner, httpx.Client]:
+    """A container of its own, on the test's principal: its client is built on its first model call."""
+    return container(make_stack(config=CONFIG, **CONTAINER))
 
 
 def create(client: httpx.Client, text: str, **fields: Any) -> httpx.Response:
@@ -117,9 +101,10 @@ def answered_in_time_and_healthy(runner: RecordingRunner, client: httpx.Client) 
 
 
 def last_log_line(runner: RecordingRunner, status: int) -> dict[str, Any]:
-    lines = [line for line in invocation_lines(runner) if line["status"] == status]
-    assert lines, list(runner.logs)
-    return lines[-1]
+    """The function's log line of the last call it answered (waited for), which answered `status`."""
+    line = runner.log_for(runner.answers[-1].call_id)
+    assert line["status"] == status, line
+    return line
 
 
 # -- transient faults: one retry heals them ------------------------------------------
@@ -227,17 +212,17 @@ def test_a_slow_answer_within_the_budget_is_waited_for(runner, client, emulator)
     answered_in_time_and_healthy(runner, client)
 
 
-def test_an_attempt_slower_than_its_timeout_is_retried_then_504(principal, api_keys, emulator):
-    with container(function_env_for(principal, emulator, GENAI_TIMEOUT_SECONDS="1"), api_keys) as (fn, http):
-        assert create(http, "warm").status_code == 200  # the SDK's import is not to eat the budget under test
-        emulator.inject("slow", times=10, value=2.5)
-        before = len(emulator.calls)
-        answer = create(http, "too slow every time", store=False)
-        assert answer.status_code == 504 and error_of(answer)["code"] == "deadline_exceeded"
-        attempts = last_log_line(fn, 504)["attempts"]
-        assert attempts >= 2 and len(emulator.calls) - before == attempts, "each timed-out attempt was retried"
-        emulator.clear_faults()
-        answered_in_time_and_healthy(fn, http)
+def test_an_attempt_slower_than_its_timeout_is_retried_then_504(make_stack, emulator):
+    fn, http = container(make_stack(config={**CONFIG, "GENAI_TIMEOUT_SECONDS": "1"}, **CONTAINER))
+    assert create(http, "warm").status_code == 200  # the SDK's import is not to eat the budget under test
+    emulator.inject("slow", times=10, value=2.5)
+    before = len(emulator.calls)
+    answer = create(http, "too slow every time", store=False)
+    assert answer.status_code == 504 and error_of(answer)["code"] == "deadline_exceeded"
+    attempts = last_log_line(fn, 504)["attempts"]
+    assert attempts >= 2 and len(emulator.calls) - before == attempts, "each timed-out attempt was retried"
+    emulator.clear_faults()
+    answered_in_time_and_healthy(fn, http)
 
 
 @pytest.mark.parametrize("route", ["stream", "simple"])

@@ -29,16 +29,16 @@ import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from dev import image_site as site
 from dev.local.emulator import Emulator
 from dev.local.proc import ProcessProbe
 from dev.local.runner import FnRunner, PlatformResponse
+from dev.local.stack import Stack
 from tests.reliability.support import (
     MODEL,
     OTHER_MODEL,
@@ -308,16 +308,15 @@ def check(step: Step, answer: PlatformResponse, calls: list[Any]) -> dict[str, A
 
 
 @pytest.fixture
-def soak_runner(function_env: dict[str, str]) -> Iterator[FnRunner]:
-    env = {
-        **function_env,
+def soak_runner(make_stack: Callable[..., Stack]) -> FnRunner:
+    config = {
         "GENAI_ALLOWED_MODELS": f"{MODEL},{OTHER_MODEL}",
         "GENAI_MAX_OUTPUT_TOKENS": str(OUTPUT_CAP),
         "GENAI_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
     }
-    # As the image runs it: trimmed dependencies under python -S, the Dockerfile's entry point.
-    with FnRunner(env=env, timeout_s=30, site_dir=site.build(), entrypoint=site.entrypoint()) as runner:
-        yield runner
+    # As the image runs it: trimmed dependencies under python -S, the Dockerfile's entry point. Invoked
+    # directly, as the platform does behind the gateway.
+    return make_stack(image=True, gateway=False, config=config).runner
 
 
 def test_soak_one_process_many_calls(soak_runner: FnRunner, emulator: Emulator, quiet_client_logs: None) -> None:

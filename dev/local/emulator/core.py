@@ -249,6 +249,9 @@ class Emulator:
                 # list it (FIELD-NOTES "OCI's OpenAI-compatible surface"); the function answers it.
                 raise Refusal(404, "NotFound", f"No route for {request.method} {request.path}")
             stream_fault = fault.kind if fault and fault.kind in STREAM_FAULTS else ""
+            if streaming:
+                # Recorded before the first byte: once the client has the stream, a reader of `calls` must see it.
+                call.status = 200
             response = await found.handler(self, Request(request, body, call.body, params, stream_fault))
         except Refusal as refusal:
             call.reason = refusal.message
