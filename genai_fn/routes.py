@@ -172,7 +172,7 @@ def dispatch(request: Request, service: Service, record: CallRecord) -> Reply:
         _require_method(request, ("POST",))
         return simple(request, service, record)
     api_path = _api_path(request.path)
-    if api_path is None:
+    if api_path is None or api_path == "/health":
         if request.path.rsplit("/", 1)[-1] == "health":
             record.route = "health"
             _require_method(request, ("GET",))

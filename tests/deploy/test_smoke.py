@@ -131,10 +131,6 @@ def test_cli_exit_code_and_output(capsys):
 
 # --- a passing run on the local stack (make run's gateway) ----------------------------
 
-#: Steps the function and the local gateway do not serve yet (being added on other branches).
-#: The lead empties this set at the merge; then every step must pass.
-EXPECTED_UNAVAILABLE = {"chat_completions", "conversation"}
-
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
@@ -157,10 +153,7 @@ def test_smoke_passes_on_the_local_stack(stack):
         "conversation",
     ]
     for name, step in by_name.items():
-        if name in EXPECTED_UNAVAILABLE:
-            assert not step.ok and step.finding.kind == "route_missing", (name, step.finding)
-        else:
-            assert step.ok, (name, step.detail, step.finding)
+        assert step.ok, (name, step.detail, step.finding)
 
 
 @pytest.mark.integration

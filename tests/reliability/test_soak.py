@@ -108,7 +108,7 @@ BAD: dict[str, tuple[str, str, dict[str, str], bytes | None, int, str]] = {
     "response_id": ("GET", "/v1/responses/bad!id", {}, b"", 400, "invalid_request"),
     "simple_field": ("POST", "/v1/", JSON_TYPE, b'{"input": "x", "tools": []}', 400, "invalid_request"),
     "simple_plain_media": ("POST", "/v1/", {"Content-Type": "application/xml"}, b"<x/>", 415, "unsupported_media_type"),
-    "route": ("GET", "/v1/models", {}, b"", 404, "unknown_route"),
+    "route": ("GET", "/v1/assistants", {}, b"", 404, "unknown_route"),
     "method": ("PUT", "/v1/responses", JSON_TYPE, b"{}", 405, "method_not_allowed"),
     "media_type": ("POST", "/v1/responses", {"Content-Type": "text/plain"}, None, 415, "unsupported_media_type"),
     "too_large": ("POST", "/v1/responses", JSON_TYPE, None, 413, "payload_too_large"),
@@ -303,7 +303,7 @@ def check(step: Step, answer: PlatformResponse, calls: list[Any]) -> dict[str, A
     elif step.kind == "delete":
         assert data == {"id": step.response_id, "object": "response", "deleted": True}, where
     elif step.kind == "health":
-        assert data["status"] == "ok" and data["max_body_bytes"] == MAX_BODY_BYTES, where
+        assert data == {"status": "ok"}, where  # anonymous: says nothing about the configuration
     return data
 
 
@@ -312,6 +312,8 @@ def soak_runner(make_stack: Callable[..., Stack]) -> FnRunner:
     config = {
         "GENAI_ALLOWED_MODELS": f"{MODEL},{OTHER_MODEL}",
         "GENAI_MAX_OUTPUT_TOKENS": str(OUTPUT_CAP),
+        # Caps are no longer injected; a default makes every answer as large as the old cap did.
+        "GENAI_DEFAULT_OUTPUT_TOKENS": str(OUTPUT_CAP),
         "GENAI_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
     }
     # As the image runs it: trimmed dependencies under python -S, the Dockerfile's entry point. Invoked

@@ -376,3 +376,15 @@ def test_punctuation_inside_strings_does_not_count_as_values(fn, emulator):
     text = "a, b: {c} [d]; " * 75_000
     status, _, _ = post(fn, "/v1/responses", {"input": text, "store": False})
     assert status == 200 and emulator.calls[-1].body["input"] == text
+
+
+def test_models_list_and_retrieve_come_from_the_allow_list(monkeypatch, function_env, emulator):
+    env = {**function_env, "GENAI_MODEL_ALIASES": f"gpt-4o-mini={MODEL}"}
+    fn = load_function(monkeypatch, env)
+    before = len(emulator.calls)
+    status, _, body = invoke(fn, "GET", "/genai/v1/models")
+    assert status == 200 and [m["id"] for m in json.loads(body)["data"]] == ["gpt-4o-mini", MODEL]
+    assert json.loads(invoke(fn, "GET", "/genai/v1/models/gpt-4o-mini")[2])["owned_by"] == "openai"
+    status, _, body = invoke(fn, "GET", "/genai/v1/models/no.such-model")
+    assert status == 404 and error_of(body)["code"] == "model_not_found"
+    assert len(emulator.calls) == before, "no model call"
