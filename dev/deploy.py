@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,7 +188,7 @@ class Deployer:
 
     # --- IAM ------------------------------------------------------------------
 
-    def wait_for_iam(self, s: dict[str, object], *, tries: int, interval_s: float) -> None:
+    def wait_for_iam(self, s: Mapping[str, object], *, tries: int, interval_s: float) -> None:
         from dev import smoke
 
         self.step("Waiting for IAM (a new policy and the function's token cache take up to ~15 minutes)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from typing import Any, cast
 
 import pytest
 
@@ -148,7 +149,7 @@ def test_iam_never_propagating_fails_loudly(tfvars, tmp_path, monkeypatch):
         deployer = deploy.Deployer(tfvars=tfvars)
         with pytest.raises(deploy.Stop) as stop:
             deployer.wait_for_iam({**SETTINGS, "gateway_url": url}, tries=3, interval_s=0)
-        assert len([s for s in serve.seen if s[0] == "POST"]) == 3
+        assert len([s for s in cast(Any, serve).seen if s[0] == "POST"]) == 3
     assert "still refuses the function after 3 tries" in stop.value.what
 
 
@@ -157,7 +158,7 @@ def test_a_non_transient_failure_stops_the_wait_at_once(tfvars, monkeypatch):
     with serve({("POST", "/genai/v1/responses"): (401, {"code": 401, "message": "Unauthorized"})}) as url:
         with pytest.raises(deploy.Stop) as stop:
             deploy.Deployer(tfvars=tfvars).wait_for_iam({**SETTINGS, "gateway_url": url}, tries=5, interval_s=0)
-        assert len(serve.seen) == 1
+        assert len(cast(Any, serve).seen) == 1
     assert "refused the key" in stop.value.what
 
 

@@ -39,7 +39,8 @@ def test_gateway_refusing_the_key():
     steps = _run(_create((401, {"code": 401, "message": "Unauthorized"})))
     assert steps["health"].ok
     assert steps["no_key_refused"].ok  # the same 401 answers the keyless call
-    assert steps["create"].finding.kind == "gateway_auth"
+    finding = steps["create"].finding
+    assert finding is not None and finding.kind == "gateway_auth"
     assert "api_clients" in steps["create"].finding.fix
 
 
@@ -160,4 +161,5 @@ def test_smoke_passes_on_the_local_stack(stack):
 def test_smoke_with_a_wrong_key_on_the_local_stack(stack):
     steps = {s.name: s for s in smoke.Smoke(stack.base_url, "not-a-key").run()}
     assert steps["health"].ok and steps["no_key_refused"].ok
-    assert steps["create"].finding.kind == "gateway_auth"
+    finding = steps["create"].finding
+    assert finding is not None and finding.kind == "gateway_auth"

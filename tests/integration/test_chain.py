@@ -1,5 +1,7 @@
 """The OpenAI SDK through the local gateway, fdk and the emulator: every link real but the cloud."""
 
+from typing import Any, cast
+
 import httpx
 import openai
 import pytest
@@ -30,7 +32,7 @@ def test_retrieve_delete_and_chain(sdk):
     sdk.responses.delete(first.id)
     with pytest.raises(openai.NotFoundError) as caught:
         sdk.responses.retrieve(first.id)
-    assert caught.value.body["code"] == "response_not_found"
+    assert cast(Any, caught.value.body)["code"] == "response_not_found"
 
 
 def test_simple_route_with_curl_like_client(gateway, api_keys):
@@ -72,7 +74,7 @@ def test_faults_reach_the_caller_as_documented(sdk, emulator, fault, times, stat
     emulator.inject(fault, times=times, value=0.1)
     with pytest.raises(openai.APIStatusError) as caught:
         sdk.responses.create(model=MODEL, input="x")
-    assert caught.value.status_code == status and caught.value.body["code"] == code
+    assert caught.value.status_code == status and cast(Any, caught.value.body)["code"] == code
     emulator.clear_faults()
     assert sdk.responses.create(model=MODEL, input="healthy again").output_text == "Echo: healthy again"
 
@@ -114,7 +116,7 @@ def test_hanging_upstream_gets_the_functions_504_before_the_deadline(make_stack)
     client = short.openai()
     with pytest.raises(openai.APIStatusError) as caught:
         client.responses.create(model=MODEL, input="[[fault:hang]]")
-    assert caught.value.status_code == 504 and caught.value.body["code"] == "deadline_exceeded"
+    assert caught.value.status_code == 504 and cast(Any, caught.value.body)["code"] == "deadline_exceeded"
     assert short.runner.starts == 1, "the function answered itself; the platform did not have to kill it"
     assert client.responses.create(model=MODEL, input="next").output_text == "Echo: next"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Any
 
 import openai
 import pytest
@@ -13,7 +14,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 MODEL = "openai.gpt-oss-120b"
-WEATHER = {
+WEATHER: Any = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -25,7 +26,8 @@ WEATHER = {
 
 def test_chat_completions_json_stream_and_a_tool_round_trip(sdk: openai.OpenAI, emulator) -> None:
     chat = sdk.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hello chat"}])
-    assert chat.choices[0].message.content == "Echo: hello chat" and chat.usage.total_tokens > 0
+    assert chat.choices[0].message.content == "Echo: hello chat"
+    assert chat.usage is not None and chat.usage.total_tokens > 0
     chunks = list(
         sdk.chat.completions.create(
             model=MODEL,
@@ -37,22 +39,23 @@ def test_chat_completions_json_stream_and_a_tool_round_trip(sdk: openai.OpenAI, 
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "Echo: stream me" and chunks[-1].usage is not None
 
-    asked = [{"role": "user", "content": "weather in Paris?"}]
+    asked: Any = [{"role": "user", "content": "weather in Paris?"}]
     first = sdk.chat.completions.create(model=MODEL, messages=asked, tools=[WEATHER])
-    call = first.choices[0].message.tool_calls[0]
+    calls: Any = first.choices[0].message.tool_calls
+    call = calls[0]
     assert first.choices[0].finish_reason == "tool_calls" and call.function.name == "get_weather"
     assert "city" in json.loads(call.function.arguments)
-    answered = [
+    answered: Any = [
         *asked,
         first.choices[0].message.model_dump(exclude_none=True),
         {"role": "tool", "tool_call_id": call.id, "content": "sunny, 21 C"},
     ]
     second = sdk.chat.completions.create(model=MODEL, messages=answered, tools=[WEATHER])
-    assert "sunny, 21 C" in second.choices[0].message.content
+    assert "sunny, 21 C" in (second.choices[0].message.content or "")
 
 
 def test_chat_completions_structured_output_fits_the_schema(sdk: openai.OpenAI) -> None:
-    schema = {
+    schema: Any = {
         "type": "object",
         "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
         "required": ["name", "age"],
@@ -63,7 +66,7 @@ def test_chat_completions_structured_output_fits_the_schema(sdk: openai.OpenAI) 
         messages=[{"role": "user", "content": "a person"}],
         response_format={"type": "json_schema", "json_schema": {"name": "person", "schema": schema, "strict": True}},
     )
-    person = json.loads(chat.choices[0].message.content)
+    person = json.loads(chat.choices[0].message.content or "")
     assert set(person) == {"name", "age"} and isinstance(person["age"], int)
 
 
@@ -74,7 +77,7 @@ def test_responses_sub_resources_and_a_function_tool_round_trip(sdk: openai.Open
     assert sdk.responses.retrieve(created.id).id == created.id
     with pytest.raises(openai.BadRequestError):  # only background responses can be cancelled
         sdk.responses.cancel(created.id)
-    tool = {"type": "function", "name": "get_weather", "parameters": WEATHER["function"]["parameters"]}
+    tool: Any = {"type": "function", "name": "get_weather", "parameters": WEATHER["function"]["parameters"]}
     first = sdk.responses.create(model=MODEL, input="weather in Oslo?", tools=[tool])
     call = next(o for o in first.output if o.type == "function_call")
     second = sdk.responses.create(
@@ -84,7 +87,9 @@ def test_responses_sub_resources_and_a_function_tool_round_trip(sdk: openai.Open
         input=[{"type": "function_call_output", "call_id": call.call_id, "output": "snow"}],
     )
     assert "snow" in second.output_text
-    assert sdk.responses.delete(created.id) is None
+    sdk.responses.delete(created.id)
+    with pytest.raises(openai.NotFoundError):
+        sdk.responses.retrieve(created.id)
 
 
 def test_conversations_and_their_items(sdk: openai.OpenAI) -> None:
@@ -96,9 +101,10 @@ def test_conversations_and_their_items(sdk: openai.OpenAI) -> None:
     added = sdk.conversations.items.create(conversation.id, items=[{"role": "user", "content": "and this"}])
     listed = sdk.conversations.items.list(conversation.id)
     assert len(listed.data) >= 3
-    item = sdk.conversations.items.retrieve(added.data[0].id, conversation_id=conversation.id)
-    assert item.id == added.data[0].id
-    sdk.conversations.items.delete(item.id, conversation_id=conversation.id)
+    item_id: Any = added.data[0].id
+    item = sdk.conversations.items.retrieve(item_id, conversation_id=conversation.id)
+    assert item.id == item_id
+    sdk.conversations.items.delete(item_id, conversation_id=conversation.id)
     assert sdk.conversations.delete(conversation.id).deleted is True
     with pytest.raises(openai.NotFoundError):
         sdk.conversations.retrieve(conversation.id)

@@ -279,11 +279,16 @@ def _corrupt(path: str) -> None:
     Path(path).write_bytes(lines[0] + b"\n" + encoded + lines[-1] + b"\n")
 
 
+def _replace_with_a_directory(path: str) -> None:
+    os.unlink(path)
+    os.mkdir(path)
+
+
 UNREADABLE = {
     "corrupt": _corrupt,
     "empty": lambda path: Path(path).write_bytes(b""),
     "not_pem": lambda path: Path(path).write_bytes(os.urandom(256)),
-    "directory": lambda path: (os.unlink(path), os.mkdir(path)),
+    "directory": _replace_with_a_directory,
     "no_permission": lambda path: os.chmod(path, 0),
 }
 

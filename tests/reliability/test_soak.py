@@ -31,7 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -363,7 +363,7 @@ def test_soak_one_process_many_calls(soak_runner: FnRunner, emulator: Emulator, 
         emulator.responses.pop(response_id, None)
 
     lines = invocation_lines(runner)
-    figures = {
+    figures: dict[str, Any] = {
         "calls": CALLS,
         "seed": SEED,
         "seconds": round(seconds, 2),
@@ -410,10 +410,10 @@ def test_soak_one_process_many_calls(soak_runner: FnRunner, emulator: Emulator, 
     assert runner.pid == pid and runner.starts == 1
     assert len(lines) == CALLS == len(answered)
     for line in lines:
-        status, response_id, output_tokens = answered[line["call_id"]]
-        assert line["status"] == status, line
-        if response_id is not None:
-            assert (line["response_id"], line["output_tokens"]) == (response_id, output_tokens), line
+        want_status, want_id, want_tokens = answered[cast(str, line["call_id"])]
+        assert line["status"] == want_status, line
+        if want_id is not None:
+            assert (line["response_id"], line["output_tokens"]) == (want_id, want_tokens), line
     # Nothing grows between the warm baseline and the end.
     assert end.hwm_kb - baseline.hwm_kb < GROWTH_LIMIT_KB, figures
     assert end.rss_kb - baseline.rss_kb < GROWTH_LIMIT_KB, figures
