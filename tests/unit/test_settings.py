@@ -1,6 +1,8 @@
 """Configuration: read once, validated, with errors that name the setting."""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -142,3 +144,14 @@ def test_the_compartment_must_be_an_ocid():
     assert list(caught.value.problems) == ["GENAI_COMPARTMENT_OCID"]
     ok = "ocid1.compartment.oc1..aaaaaaaaexample"
     assert Settings.from_environ({**MINIMAL, "GENAI_COMPARTMENT_OCID": ok}).compartment_ocid == ok
+
+
+def test_func_yaml_and_the_readme_list_every_setting_the_function_reads():
+    root = Path(__file__).resolve().parents[2]
+    read = set(re.findall(r'reader\.\w+\(\s*"((?:GENAI|OCI)_[A-Z_]+)"', (root / "genai_fn/settings.py").read_text()))
+    platform = {"OCI_RESOURCE_PRINCIPAL_REGION", "OCI_REGION_METADATA"}  # set by OCI Functions, not by you
+    assert "GENAI_MODEL_ALIASES" in read and len(read) > 15, "the pattern still finds what settings.py reads"
+    listed = set(re.findall(r"(?:GENAI|OCI)_[A-Z_]+", (root / "func.yaml").read_text()))
+    assert read - platform == listed
+    readme = (root / "README.md").read_text()
+    assert not [name for name in read - platform if name not in readme]
