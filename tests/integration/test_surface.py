@@ -75,8 +75,11 @@ def test_responses_sub_resources_and_a_function_tool_round_trip(sdk: openai.Open
     items = sdk.responses.input_items.list(created.id)
     assert [i.type for i in items.data] == ["message"]
     assert sdk.responses.retrieve(created.id).id == created.id
-    with pytest.raises(openai.BadRequestError):  # only background responses can be cancelled
+    with pytest.raises(openai.BadRequestError) as refused:  # only background responses can be cancelled
         sdk.responses.cancel(created.id)
+    assert "background=true" in refused.value.message, "the service's answer, not the function's"
+    queued = sdk.responses.create(model=MODEL, input="later", background=True)
+    assert queued.status == "queued" and sdk.responses.cancel(queued.id).status == "cancelled"
     tool: Any = {"type": "function", "name": "get_weather", "parameters": WEATHER["function"]["parameters"]}
     first = sdk.responses.create(model=MODEL, input="weather in Oslo?", tools=[tool])
     call = next(o for o in first.output if o.type == "function_call")

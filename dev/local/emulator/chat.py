@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .wire import content_text, json_response, missing, new_id, now, request_id, route, schema_instance, strip_marks
+from .wire import (
+    content_text,
+    json_response,
+    missing,
+    new_id,
+    now,
+    route,
+    schema_instance,
+    sse_response,
+    strip_marks,
+)
 
 if TYPE_CHECKING:
     from .core import Emulator
@@ -147,14 +157,7 @@ async def _stream(req: Request, completion: dict[str, Any], include_usage: bool)
         )
     elif req.stream_fault != "no-done":
         frames.append("[DONE]")
-    reply = web.StreamResponse(
-        status=200, headers={"Content-Type": "text/event-stream; charset=utf-8", "opc-request-id": request_id()}
-    )
-    await reply.prepare(req.http)
-    for frame in frames:
-        await reply.write(f"data: {frame}\n\n".encode())
-    await reply.write_eof()
-    return reply
+    return await sse_response(req.http, [f"data: {frame}" for frame in frames])
 
 
 ROUTES = (route("POST", "/chat/completions", create, stream="chat"),)

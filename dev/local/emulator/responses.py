@@ -24,9 +24,9 @@ from .wire import (
     not_found,
     now,
     page,
-    request_id,
     route,
     schema_instance,
+    sse_response,
     strip_marks,
 )
 
@@ -333,14 +333,8 @@ async def stream(req: Request, response: dict[str, Any]) -> web.StreamResponse:
                 "sequence_number": len(events),
             }
         )
-    reply = web.StreamResponse(
-        status=200, headers={"Content-Type": "text/event-stream; charset=utf-8", "opc-request-id": request_id()}
-    )
-    await reply.prepare(req.http)
-    for event in events:
-        await reply.write(f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode())
-    await reply.write_eof()
-    return reply
+    frames = [f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}" for event in events]
+    return await sse_response(req.http, frames)
 
 
 ROUTES = (

@@ -267,6 +267,18 @@ async def read_multipart(request: web.Request, body: bytes, max_file_bytes: int)
     return upload
 
 
+async def sse_response(http: web.Request, frames: Sequence[str]) -> web.StreamResponse:
+    """An event stream written frame by frame, as OCI sends one (each frame a complete `event:`/`data:` block)."""
+    reply = web.StreamResponse(
+        status=200, headers={"Content-Type": "text/event-stream; charset=utf-8", "opc-request-id": request_id()}
+    )
+    await reply.prepare(http)
+    for frame in frames:
+        await reply.write(f"{frame}\n\n".encode())
+    await reply.write_eof()
+    return reply
+
+
 def binary_response(data: bytes, content_type: str) -> web.Response:
     return web.Response(body=data, headers={"Content-Type": content_type, "opc-request-id": request_id()})
 
