@@ -81,6 +81,10 @@ Try it (Ctrl-C to stop):
   curl -s {stack.base_url}/ -H 'Authorization: Bearer {key}' -H 'Content-Type: text/plain' -d 'What is OCI?'
   curl -s {stack.base_url}/v1/responses -H 'Authorization: Bearer {key}' \\
        -H 'Content-Type: application/json' -d '{{"input": "Hi", "stream": true}}'
+  curl -s {stack.base_url}/v1/chat/completions -H 'Authorization: Bearer {key}' \\
+       -H 'Content-Type: application/json' -d '{{"messages": [{{"role": "user", "content": "Hi"}}]}}'
+  curl -s {stack.base_url}/v1/models -H 'Authorization: Bearer {key}'
+  make smoke URL={stack.base_url} KEY={key}
 
   python -c "import openai; c = openai.OpenAI(base_url='{stack.base_url}/v1', api_key='{key}'); \\
 print(c.responses.create(model='{model}', input='Hi').output_text)"
