@@ -8,7 +8,7 @@ An example is a folder of examples/ with a main.py and a pinned requirements.txt
 Its dependencies go into .venv-examples-<name>, built once per requirements.txt
 (a stamp holds its hash), so they never mix with the function's .venv or with
 each other. The script runs as a user would run it: `python examples/<name>/main.py`
-with GENAI_BASE_URL, GENAI_API_KEY and GENAI_MODEL set, and nothing else of
+with GENAI_ENDPOINT, GENAI_API_KEY and GENAI_MODEL set, and nothing else of
 the caller's GENAI_*, OCI_*, OPENAI_* or LangSmith settings.
 """
 
@@ -95,7 +95,7 @@ def client_env(base_url: str, api_key: str, model: str = MODEL) -> dict[str, str
     # Python's own variables would mix the function's .venv into the example's environment.
     for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
         env.pop(name, None)
-    return {**env, "GENAI_BASE_URL": base_url, "GENAI_API_KEY": api_key, "GENAI_MODEL": model}
+    return {**env, "GENAI_ENDPOINT": base_url, "GENAI_API_KEY": api_key, "GENAI_MODEL": model}
 
 
 def run(example: Example, env: dict[str, str], timeout_s: float = 180.0) -> subprocess.CompletedProcess[str]:
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
     with Stack(port=0, image=not args.venv) as stack:
         env = client_env(stack.base_url + "/v1", stack.api_keys.key, args.model)
-        print(f"Endpoint    {env['GENAI_BASE_URL']} (local stack, emulated OCI Generative AI)\n")
+        print(f"Endpoint    {env['GENAI_ENDPOINT']} (local stack, emulated OCI Generative AI)\n")
         for example in chosen:
             print(f"$ python {example.script.relative_to(ROOT)}")
             result = run(example, env)

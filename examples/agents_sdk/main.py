@@ -1,9 +1,9 @@
 """A tool-calling agent (OpenAI Agents SDK) on this template's endpoint, through the Responses API and Chat Completions.
 
-    GENAI_BASE_URL=http://127.0.0.1:8080/v1 GENAI_API_KEY=<key> python examples/agents_sdk/main.py
+    GENAI_ENDPOINT=http://127.0.0.1:8080/v1 GENAI_API_KEY=<key> python examples/agents_sdk/main.py
 
 The endpoint is the only network this script uses: the SDK's default client is
-replaced by one on GENAI_BASE_URL, and tracing (which would upload to OpenAI)
+replaced by one on GENAI_ENDPOINT, and tracing (which would upload to OpenAI)
 is off. The model name is OCI's (GENAI_MODEL), not the SDK's default.
 """
 
@@ -55,7 +55,7 @@ async def main() -> int:
     if not key:
         print("Set GENAI_API_KEY (make run prints the local stack's key).", file=sys.stderr)
         return 2
-    base_url = os.environ.get("GENAI_BASE_URL", "http://127.0.0.1:8080/v1")
+    base_url = os.environ.get("GENAI_ENDPOINT", "http://127.0.0.1:8080/v1")
     model = os.environ.get("GENAI_MODEL", "openai.gpt-oss-120b")
 
     client = AsyncOpenAI(base_url=base_url, api_key=key)

@@ -1,6 +1,6 @@
 """LangChain's ChatOpenAI on this template's endpoint, in both of its modes, with a bound tool's round trip.
 
-    GENAI_BASE_URL=http://127.0.0.1:8080/v1 GENAI_API_KEY=<key> python examples/langchain/main.py
+    GENAI_ENDPOINT=http://127.0.0.1:8080/v1 GENAI_API_KEY=<key> python examples/langchain/main.py
 
 ChatOpenAI speaks Chat Completions by default and the Responses API with
 `use_responses_api=True`; the endpoint serves both. The model name is OCI's
@@ -45,7 +45,7 @@ def main() -> int:
     if not key:
         print("Set GENAI_API_KEY (make run prints the local stack's key).", file=sys.stderr)
         return 2
-    base_url = os.environ.get("GENAI_BASE_URL", "http://127.0.0.1:8080/v1")
+    base_url = os.environ.get("GENAI_ENDPOINT", "http://127.0.0.1:8080/v1")
     model = os.environ.get("GENAI_MODEL", "openai.gpt-oss-120b")
 
     for mode, use_responses_api in (("chat_completions", False), ("responses", True)):

@@ -3,7 +3,7 @@
 Each example runs from its own virtual environment (.venv-examples-<name>,
 built here on a fresh machine from its pinned requirements.txt, reused while
 they are unchanged) as `python examples/<name>/main.py`, in its own process,
-with only GENAI_BASE_URL, GENAI_API_KEY and GENAI_MODEL to find the endpoint:
+with only GENAI_ENDPOINT, GENAI_API_KEY and GENAI_MODEL to find the endpoint:
 the gateway at /genai, the function under fdk, the emulated OCI checking every
 signature. A tool-calling agent's loop ends only when the emulator has seen the
 tool's output come back, so the printed answers carry the tool's result.
