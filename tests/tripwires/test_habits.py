@@ -166,3 +166,8 @@ def test_markdown_link_checker_finds_what_it_should(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", tracked_markdown(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_relative_links_resolve(path: Path) -> None:
     assert broken_links(path) == []
+
+
+def test_the_readme_stays_a_front_door() -> None:
+    # Depth lives in docs/; the README is contents, the two commands, the API, deploy (issue 10).
+    assert len((ROOT / "README.md").read_bytes()) <= 12_000
