@@ -141,6 +141,8 @@ class Route:
     naive_func: Path | None = None
 
 
+#: Calls of one route in a row, in one subject's container, in `routes`.
+BLOCK = 10
 #: Warm overhead per call (or round), median, in one warm container per subject.
 ROUTES = (
     Route("chat", chat, NAIVE_ROUTES),
@@ -184,22 +186,24 @@ def forget(emulator: Emulator) -> None:
 def routes(subjects: list[Subject], stack: Stack, sites: dict[str, Path], emulator: Emulator, calls: int) -> None:
     """Warm overhead of each route in `ROUTES`: latency minus the emulator's service time, median.
 
-    One warm container per subject, side by side, and the calls interleaved (each route in
-    turn, project then naive): a change in the machine's load weighs on every cell alike.
+    One warm container per subject, side by side, measured in alternating blocks of
+    `BLOCK` back-to-back calls (each route in turn, project then naive): a change in the
+    machine's load weighs on every cell alike, and every measured call follows another
+    call at once, as in the Responses rows. A block's first call, after the other
+    container's turn, only warms it up again and is not counted.
     """
     assert len({route.naive_func for route in ROUTES}) == 1, "one container per subject serves every route"
     with ExitStack() as started:
         runners = [started.enter_context(container(stack, s, sites[s.name], func_for(s, ROUTES[0]))) for s in subjects]
         overheads: dict[tuple[str, str], list[float]] = {(s.name, r.key): [] for s in subjects for r in ROUTES}
-        for n in range(10 + calls):  # the first 10: first use of each route's code paths and connections
+        for block in range(1 + -(-calls // BLOCK)):  # block 0: first use of each route's code and connections
             for route in ROUTES:
                 for subject, runner in zip(subjects, runners, strict=True):
-                    latency, service = timed(runner, emulator, route.workload)
-                    if n >= 10:
-                        overheads[subject.name, route.key].append(latency - service)
-            if n % 20 == 0:
-                forget(emulator)
-        forget(emulator)
+                    for n in range(BLOCK + 1):
+                        latency, service = timed(runner, emulator, route.workload)
+                        if block and n:
+                            overheads[subject.name, route.key].append(latency - service)
+            forget(emulator)
     for subject in subjects:
         for route in ROUTES:
             subject.figures[f"{route.key}_warm_ms"] = statistics.median(overheads[subject.name, route.key])
