@@ -13,8 +13,18 @@ For each function it measures
   memory       peak RSS (VmHWM) after 1,000 calls, RSS growth call 100 → 1,000;
   size         bytes installed for the function's dependencies, byte-code included;
   modules      modules loaded once the first request is answered;
+  routes       warm overhead of Chat Completions, a conversation round (create a
+               conversation, then a Responses create in it) and the simple route;
+  sizes        latency and peak RSS, in a fresh process each, of a 1 MiB request
+               and of a 5 MiB streamed answer;
 and, for the project only, the first call of an eagerly started container
 (GENAI_EAGER_START=true). It prints a table, ratios first, and writes JSON.
+
+The naive baseline (naive/func.py) serves only POST …/responses with a model
+and an input: it is measured as it always was, on that route and on the
+1 MiB request. For the other routes the "naive" column is naive/routes.py,
+the same pattern (signer and clients built per call, the SDK's parsed answer
+returned) on each route; those rows are marked † in the table.
 """
 
 from __future__ import annotations
@@ -27,6 +37,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,13 +46,22 @@ from typing import Any
 from dev import image_site as site
 from dev.local.emulator import Emulator
 from dev.local.proc import ProcessProbe
-from dev.local.runner import FnRunner
+from dev.local.runner import FnRunner, PlatformResponse
 from dev.local.stack import Stack
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RESULTS = ROOT / "dev" / "bench" / "results"
-BODY = json.dumps({"model": "openai.gpt-oss-120b", "input": "Hello, how are you?"}).encode()
+MODEL = "openai.gpt-oss-120b"
+PROMPT = "Hello, how are you?"
+BODY = json.dumps({"model": MODEL, "input": PROMPT}).encode()
 HEADERS = {"content-type": "application/json"}
+NAIVE_ROUTES = ROOT / "dev" / "bench" / "naive" / "routes.py"
+MiB = 2**20
+#: 1 MiB of text in one request; the emulator echoes it, so about 1 MiB comes back too.
+LARGE_INPUT = "a" * MiB
+#: 0.83 MiB of 200-character words: the emulator streams one delta per word and repeats the
+#: text in the closing events, about 5 MiB and 4,000 events in all, under the 6 MB answer limit.
+STREAM_INPUT = " ".join(["a" * 199] * (int(0.83 * MiB) // 200))
 
 
 @dataclass
@@ -70,9 +91,141 @@ def invoke_ok(runner: FnRunner) -> float:
     return answer.elapsed_s
 
 
-def container(stack: Stack, subject: Subject, dependencies: Path, **config: str) -> FnRunner:
-    """A fresh container of `subject` on the stack's environment (plus `config`), not started."""
-    return stack.new_runner(config, func_path=subject.func, site_dir=dependencies, entrypoint=subject.entrypoint)
+def post(runner: FnRunner, path: str, payload: dict[str, Any]) -> PlatformResponse:
+    answer = runner.invoke("POST", path, headers=HEADERS, body=json.dumps(payload).encode())
+    if answer.status != 200:
+        raise SystemExit(f"{runner.func_path}: POST {path}: status {answer.status}: {answer.body[:300]!r}")
+    return answer
+
+
+def chat(runner: FnRunner) -> list[PlatformResponse]:
+    return [post(runner, "/v1/chat/completions", {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]})]
+
+
+def conversation_round(runner: FnRunner) -> list[PlatformResponse]:
+    created = post(runner, "/v1/conversations", {"metadata": {"topic": "bench"}})
+    conversation = json.loads(created.body)["id"]
+    return [created, post(runner, "/v1/responses", {"model": MODEL, "input": PROMPT, "conversation": conversation})]
+
+
+def simple_route(runner: FnRunner) -> list[PlatformResponse]:
+    # A direct invocation (`fn invoke`): no gateway headers, text in.
+    answer = runner.invoke("POST", "/", body=PROMPT.encode(), gateway=False)
+    if answer.status != 200 or PROMPT not in json.loads(answer.body)["output_text"]:
+        raise SystemExit(f"{runner.func_path}: simple route: status {answer.status}: {answer.body[:300]!r}")
+    return [answer]
+
+
+def large_request(runner: FnRunner) -> list[PlatformResponse]:
+    # Model and input only: what the naive baseline's func.py passes on.
+    return [post(runner, "/v1/responses", {"model": MODEL, "input": LARGE_INPUT})]
+
+
+def large_stream(runner: FnRunner) -> list[PlatformResponse]:
+    answer = post(runner, "/v1/responses", {"model": MODEL, "input": STREAM_INPUT, "stream": True, "store": False})
+    if not answer.body.rstrip().endswith(b"}") or b"response.completed" not in answer.body[-MiB:]:
+        raise SystemExit(f"{runner.func_path}: the streamed answer did not end with response.completed")
+    return [answer]
+
+
+Workload = Callable[[FnRunner], list[PlatformResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A row (or two) of the table: a workload, and which naive program has an equivalent of it."""
+
+    key: str
+    workload: Workload
+    #: The naive function file that serves it; None: the subject's own func (naive/func.py).
+    naive_func: Path | None = None
+
+
+#: Calls of one route in a row, in one subject's container, in `routes`.
+BLOCK = 10
+#: Warm overhead per call (or round), median, in one warm container per subject.
+ROUTES = (
+    Route("chat", chat, NAIVE_ROUTES),
+    Route("conversation", conversation_round, NAIVE_ROUTES),
+    Route("simple", simple_route, NAIVE_ROUTES),
+)
+#: Latency and peak RSS, each in a fresh container warmed by one small call.
+SIZES = (
+    Route("request_1mib", large_request),
+    Route("stream_5mib", large_stream, NAIVE_ROUTES),
+)
+
+
+def container(stack: Stack, subject: Subject, dependencies: Path, func: Path | None = None, **config: str) -> FnRunner:
+    """A fresh container of `subject` (or its `func` file) on the stack's environment plus `config`, not started."""
+    return stack.new_runner(
+        config, func_path=func or subject.func, site_dir=dependencies, entrypoint=subject.entrypoint
+    )
+
+
+def func_for(subject: Subject, route: Route) -> Path:
+    return route.naive_func if subject.name == "naive" and route.naive_func else subject.func
+
+
+def timed(runner: FnRunner, emulator: Emulator, workload: Workload) -> tuple[float, float]:
+    """(latency over fdk's socket, the emulator's own service time), in ms, of one workload."""
+    before = len(emulator.calls)
+    answers = workload(runner)
+    latency = sum(a.elapsed_s for a in answers) * 1000
+    return latency, sum(c.service_ms for c in emulator.calls[before:])
+
+
+def forget(emulator: Emulator) -> None:
+    """Drop what the emulator keeps of past calls, so that the bench's own memory stays flat."""
+    emulator.calls.clear()
+    emulator.responses.clear()
+    emulator.input_items.clear()
+    emulator.conversations.clear()
+
+
+def routes(subjects: list[Subject], stack: Stack, sites: dict[str, Path], emulator: Emulator, calls: int) -> None:
+    """Warm overhead of each route in `ROUTES`: latency minus the emulator's service time, median.
+
+    One warm container per subject, side by side, measured in alternating blocks of
+    `BLOCK` back-to-back calls (each route in turn, project then naive): a change in the
+    machine's load weighs on every cell alike, and every measured call follows another
+    call at once, as in the Responses rows. A block's first call, after the other
+    container's turn, only warms it up again and is not counted.
+    """
+    assert len({route.naive_func for route in ROUTES}) == 1, "one container per subject serves every route"
+    with ExitStack() as started:
+        runners = [started.enter_context(container(stack, s, sites[s.name], func_for(s, ROUTES[0]))) for s in subjects]
+        overheads: dict[tuple[str, str], list[float]] = {(s.name, r.key): [] for s in subjects for r in ROUTES}
+        for block in range(1 + -(-calls // BLOCK)):  # block 0: first use of each route's code and connections
+            for route in ROUTES:
+                for subject, runner in zip(subjects, runners, strict=True):
+                    for n in range(BLOCK + 1):
+                        latency, service = timed(runner, emulator, route.workload)
+                        if block and n:
+                            overheads[subject.name, route.key].append(latency - service)
+            forget(emulator)
+    for subject in subjects:
+        for route in ROUTES:
+            subject.figures[f"{route.key}_warm_ms"] = statistics.median(overheads[subject.name, route.key])
+
+
+def sizes(subject: Subject, stack: Stack, dependencies: Path, emulator: Emulator, calls: int) -> None:
+    """Latency (median) and peak RSS of each workload in `SIZES`, each in its own fresh container."""
+    for route in SIZES:
+        with container(stack, subject, dependencies, func_for(subject, route)) as runner:
+            assert runner.pid is not None
+            invoke_ok(runner)
+            latencies, size = [], 0
+            for _ in range(calls):
+                before = len(emulator.calls)
+                (answer,) = route.workload(runner)
+                latencies.append(answer.elapsed_s * 1000)
+                size = len(answer.body)
+                del emulator.calls[before:]  # their bodies are MiBs each
+            subject.figures[f"{route.key}_ms"] = statistics.median(latencies)
+            subject.figures[f"{route.key}_peak_rss_mb"] = ProcessProbe.of(runner.pid).hwm_kb / 1024
+            subject.figures[f"{route.key}_answer_mib"] = size / MiB
+        forget(emulator)
 
 
 def cold(subject: Subject, stack: Stack, dependencies: Path, runs: int) -> None:
@@ -149,16 +302,25 @@ ROWS: list[tuple[str, str, str]] = [
     ("modules", "modules loaded at first answer", ".0f"),
     ("eager_socket_ready_ms", "eager start: socket ready (ms)", ".0f"),
     ("eager_first_call_ms", "eager start: first call overhead (ms)", ".2f"),
+    ("chat_warm_ms", "Chat Completions: warm overhead (ms) †", ".2f"),
+    ("conversation_warm_ms", "conversation round: warm overhead (ms) †", ".2f"),
+    ("simple_warm_ms", "simple route: warm overhead (ms) †", ".2f"),
+    ("request_1mib_ms", "1 MiB request: latency (ms, median)", ".1f"),
+    ("request_1mib_peak_rss_mb", "1 MiB request: peak RSS (MB)", ".1f"),
+    ("stream_5mib_ms", "5 MiB streamed answer: latency (ms) †", ".1f"),
+    ("stream_5mib_peak_rss_mb", "5 MiB streamed answer: peak RSS (MB) †", ".1f"),
 ]
 
 
 def table(project: dict[str, float], naive: dict[str, float]) -> str:
     lines = [f"{'':42} {'project':>9} {'naive':>9} {'project/naive':>14}"]
+    width = 42
     for key, label, fmt in ROWS:
         ours, theirs = project.get(key), naive.get(key)
         cells = [format(v, fmt) if v is not None else "-" for v in (ours, theirs)]
         ratio = f"{ours / theirs:.3f}" if ours is not None and theirs else "-"
-        lines.append(f"{label:42} {cells[0]:>9} {cells[1]:>9} {ratio:>14}")
+        lines.append(f"{label:{width}} {cells[0]:>9} {cells[1]:>9} {ratio:>14}")
+    lines.append("† naive column: dev/bench/naive/routes.py, the naive pattern on a route naive/func.py lacks")
     return "\n".join(lines)
 
 
@@ -180,6 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cold", type=int, default=10, help="fresh processes per function (default 10)")
     parser.add_argument("--calls", type=int, default=1000, help="warm calls per function (default 1000)")
+    parser.add_argument(
+        "--route-calls", type=int, default=60, help="calls (or rounds) per route and function (default 60)"
+    )
+    parser.add_argument("--size-calls", type=int, default=8, help="calls per size and function (default 8)")
     args = parser.parse_args(argv)
     if args.calls < 1000:
         parser.error("--calls must be at least 1000 (memory is read at call 1,000)")
@@ -199,9 +365,13 @@ def main(argv: list[str] | None = None) -> int:
             phase = time.monotonic()
             cold(subject, stack, dependencies, args.cold)
             warm(subject, stack, dependencies, stack.emulator, args.calls)
+            sizes(subject, stack, dependencies, stack.emulator, args.size_calls)
             if subject.name == "project":
                 eager(subject, stack, dependencies, stack.emulator, args.cold)
             print(f"bench: {subject.name} measured in {time.monotonic() - phase:.0f} s", flush=True)
+        phase = time.monotonic()
+        routes(SUBJECTS, stack, sites, stack.emulator, args.route_calls)
+        print(f"bench: routes measured in {time.monotonic() - phase:.0f} s", flush=True)
 
     project, naive = (s.figures for s in SUBJECTS)
     print()
@@ -212,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "cold_runs": args.cold,
         "warm_calls": args.calls,
+        "route_calls": args.route_calls,
+        "size_calls": args.size_calls,
         "project": project,
         "naive": naive,
         "ratio": {k: project[k] / naive[k] for k in project if naive.get(k)},

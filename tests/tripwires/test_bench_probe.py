@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from dev import image_site as site
-from dev.bench.__main__ import SUBJECTS
+from dev.bench.__main__ import ROUTES, SIZES, SUBJECTS, container, func_for
 from dev.local.emulator import Emulator
 
 pytestmark = pytest.mark.integration
@@ -61,3 +61,17 @@ def test_probe_times_each_phase_and_makes_one_signed_request(
     assert (call.method, call.path.rsplit("/", 1)[-1], call.status) == ("POST", "responses", 200), call
     assert call.jti, "the request was not signed by the resource principal"
     assert call.body["model"] == "openai.gpt-oss-120b"
+
+
+def test_every_route_workload_runs_on_both_subjects(make_stack, emulator: Emulator) -> None:
+    """The benchmark's route and size rows (dev/bench/__main__.py ROUTES, SIZES), once each, as `make bench`
+    runs them: naive/routes.py reaches into the SDK's Chat Completions, Conversations and streaming API."""
+    stack = make_stack(containers=0, gateway=False, config={"GENAI_LOG_LEVEL": "WARNING"})
+    for subject in SUBJECTS:
+        dependencies = site.build(trimmed=subject.trimmed)
+        for row in (*ROUTES, *SIZES):
+            with container(stack, subject, dependencies, func_for(subject, row)) as runner:
+                before = len(emulator.calls)
+                answers = row.workload(runner)  # exits with the status and body on any failure
+                assert answers and all(a.status == 200 for a in answers), (subject.name, row.key)
+                assert all(c.jti for c in emulator.calls[before:]), (subject.name, row.key, "unsigned")
