@@ -56,6 +56,9 @@ UNUSED_DISTRIBUTIONS = (
     "multidict",
     "yarl",
     "propcache",
+    # PKCS#11 (hardware-key) signing: the function signs with its resource principal's key.
+    # oci imports it optionally and carries on without it (oci/auth/signers/__init__.py, oci 2.189).
+    "python_pkcs11",
 )
 
 
