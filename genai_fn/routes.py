@@ -87,17 +87,15 @@ _IDEM = retry.Rule.IDEMPOTENT
 _CREATE = retry.Rule.UNSENT_ONLY
 
 # Sources for what OCI serves: docs/api.md (one Oracle page per family).
+#: Also what the simple route sends.
+RESPONSES_CREATE = Route(
+    "POST", "/responses", Body.JSON, model=True, tokens=("max_output_tokens",), retry=GENERATE,
+    stream=streams.Kind.RESPONSES,
+)  # fmt: skip
+
 ROUTES: tuple[Route, ...] = (
     # Responses
-    Route(
-        "POST",
-        "/responses",
-        Body.JSON,
-        model=True,
-        tokens=("max_output_tokens",),
-        retry=GENERATE,
-        stream=streams.Kind.RESPONSES,
-    ),
+    RESPONSES_CREATE,
     Route("GET", "/responses/{id}", query=_INCLUDE | {"starting_after", "include_obfuscation"}, resource="response"),
     Route("DELETE", "/responses/{id}", resource="response"),
     Route("GET", "/responses/{id}/input_items", query=_PAGE | _INCLUDE, resource="response"),
@@ -286,7 +284,7 @@ def simple(request: Request, service: Service, record: CallRecord) -> Reply:
     for name in ("instructions", "previous_response_id"):
         if name in fields and not isinstance(fields[name], str):
             raise errors.bad_request(f"'{name}' must be a string.", param=name)
-    route = ROUTES[0]
+    route = RESPONSES_CREATE
     capped = _check_generation(route, fields, settings, record, service.log_prompts)
     out = Outbound(
         "POST",
