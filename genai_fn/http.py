@@ -22,13 +22,14 @@ from urllib.parse import parse_qs
 from . import errors
 
 JSON_TYPES = ("application/json",)
-#: Deeper than this is no Responses API request. Well below the interpreter's recursion limit, so
-#: that a body json.loads accepted cannot fail later, when the SDK serialises it for the model service.
+#: Deeper than this is no real request. Well below the interpreter's recursion limit, so that a body
+#: json.loads accepted cannot fail later, when it is serialised again (a model alias, a token cap).
 MAX_JSON_DEPTH = 128
 #: More JSON values than this are refused before parsing. Each parsed value costs 50-100 bytes of
 #: Python objects however few bytes it took in the body (`[{},{},…]`: 3 bytes, a 64-byte dict), so
 #: the body-size limit alone does not bound memory: 1 MiB of `{}` would be ~24 MiB parsed. 100,000 is
-#: far beyond any real request (a 2,000-turn conversation with tools is ~20,000) and parses in < 10 MiB.
+#: far beyond real requests (2,000 chat messages of role and content count ~10,000) and parses in
+#: < 10 MiB (tests/reliability/test_memory.py: 98,000 counted values, +8 MiB).
 MAX_JSON_VALUES = 100_000
 #: A JSON string, escapes included (the unrolled form: linear, no nested backtracking).
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
