@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import httpx
@@ -86,7 +86,7 @@ class _Attempt:
     error: errors.ApiError
     failure: retry.Failure
     status: int | None = None
-    wait: float | None = field(default=None)
+    wait: float | None = None
 
 
 class Upstream:
@@ -183,6 +183,8 @@ class Upstream:
         """Send `out` with retries inside `budget`: the whole 2xx answer, or `ApiError`."""
         client = self.http()
         s = self._settings
+        # Where it goes and how it is labelled is the same for every attempt.
+        url, headers = self._destination(out)
         while True:
             remaining = budget.remaining()
             if remaining < MIN_ATTEMPT_S:
@@ -190,7 +192,7 @@ class Upstream:
             record.attempts += 1
             started = time.monotonic()
             try:
-                result = self._attempt(client, out, min(s.attempt_timeout_s, remaining), budget, record)
+                result = self._attempt(client, out, url, headers, min(s.attempt_timeout_s, remaining), budget, record)
             finally:
                 record.upstream_s += time.monotonic() - started
             if isinstance(result, Answer):
@@ -204,20 +206,29 @@ class Upstream:
             record.retried.append(result.failure.value if result.status is None else str(result.status))
             time.sleep(delay)
 
-    def _attempt(
-        self, client: httpx.Client, out: Outbound, timeout: float, budget: Budget, record: CallRecord
-    ) -> Answer | _Attempt:
+    def _destination(self, out: Outbound) -> tuple[str, dict[str, str]]:
+        """The URL (relative to the inference base, or absolute on the control plane) and headers of `out`."""
         headers = {"content-type": out.content_type} if out.content_type else {}
-        url = out.path
-        if out.control_plane:
-            s = self._settings
-            if not s.compartment_ocid:
-                raise errors.misconfigured(
-                    "GENAI_COMPARTMENT_OCID is not set: OCI serves vector store management on its control plane, "
-                    "which needs the compartment (opc-compartment-id)."
-                )
-            url = s.control_base_url + out.path
-            headers["opc-compartment-id"] = s.compartment_ocid
+        if not out.control_plane:
+            return out.path, headers
+        s = self._settings
+        if not s.compartment_ocid:
+            raise errors.misconfigured(
+                "GENAI_COMPARTMENT_OCID is not set: OCI serves vector store management on its control plane, "
+                "which needs the compartment (opc-compartment-id)."
+            )
+        return s.control_base_url + out.path, {**headers, "opc-compartment-id": s.compartment_ocid}
+
+    def _attempt(
+        self,
+        client: httpx.Client,
+        out: Outbound,
+        url: str,
+        headers: dict[str, str],
+        timeout: float,
+        budget: Budget,
+        record: CallRecord,
+    ) -> Answer | _Attempt:
         request = client.build_request(
             out.method,
             url,
@@ -228,12 +239,8 @@ class Upstream:
         )
         try:
             response = client.send(request, stream=True)
-        except httpx.ConnectError as exc:
-            return _Attempt(errors.upstream_unreachable(_describe(exc)), retry.Failure.CONNECT)
-        except httpx.TimeoutException:
-            return self._timed_out(record)
         except httpx.TransportError as exc:
-            return _Attempt(errors.upstream_unreachable(_describe(exc)), retry.Failure.DROPPED)
+            return self._transport_failure(exc, record)
         try:
             record.opc_request_id = response.headers.get("opc-request-id", record.opc_request_id)
             limit = MAX_ANSWER_BYTES if response.is_success else MAX_ERROR_BYTES
@@ -244,10 +251,8 @@ class Upstream:
             else:
                 error = errors.upstream_answer_too_large(MAX_ANSWER_BYTES, record.opc_request_id)
                 return _Attempt(error, retry.Failure.TOO_LARGE)
-        except httpx.TimeoutException:
-            return self._timed_out(record)
         except httpx.TransportError as exc:
-            return _Attempt(errors.upstream_unreachable(_describe(exc)), retry.Failure.DROPPED)
+            return self._transport_failure(exc, record)
         finally:
             response.close()
 
@@ -274,10 +279,14 @@ class Upstream:
                 return _Attempt(error, retry.Failure.INCOMPLETE_STREAM)
         return answer
 
-    def _timed_out(self, record: CallRecord) -> _Attempt:
-        return _Attempt(
-            errors.deadline_exceeded(f"upstream timed out after {record.attempts} attempt(s)"), retry.Failure.TIMEOUT
-        )
+    def _transport_failure(self, exc: httpx.TransportError, record: CallRecord) -> _Attempt:
+        """A connection that could not be made, an answer that did not come in time, or one cut off."""
+        if isinstance(exc, httpx.ConnectError):  # before anything was sent: safe to repeat any request
+            return _Attempt(errors.upstream_unreachable(_describe(exc)), retry.Failure.CONNECT)
+        if isinstance(exc, httpx.TimeoutException):
+            message = f"upstream timed out after {record.attempts} attempt(s)"
+            return _Attempt(errors.deadline_exceeded(message), retry.Failure.TIMEOUT)
+        return _Attempt(errors.upstream_unreachable(_describe(exc)), retry.Failure.DROPPED)
 
 
 class _TooLarge(Exception):

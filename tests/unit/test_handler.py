@@ -388,3 +388,13 @@ def test_models_list_and_retrieve_come_from_the_allow_list(monkeypatch, function
     status, _, body = invoke(fn, "GET", "/genai/v1/models/no.such-model")
     assert status == 404 and error_of(body)["code"] == "model_not_found"
     assert len(emulator.calls) == before, "no model call"
+
+
+def test_vector_store_management_without_a_compartment_names_the_setting(monkeypatch, function_env, emulator):
+    env = {k: v for k, v in function_env.items() if k != "GENAI_COMPARTMENT_OCID"}
+    fn = load_function(monkeypatch, env)
+    before = len(emulator.calls)
+    status, _, body = post(fn, "/v1/vector_stores", {"name": "kb"})
+    error = error_of(body)
+    assert status == 502 and error["code"] == "function_misconfigured" and "GENAI_COMPARTMENT_OCID" in error["message"]
+    assert len(emulator.calls) == before, "nothing is sent without the compartment"
