@@ -12,7 +12,7 @@ COV_FLOOR ?= 87
 .PHONY: help install run check test lint bench soak lock audit clean
 .DEFAULT_GOAL := help
 
-# Every target with a `## ` description, here and in dev/mk/*.mk, in the order they are read.
+# Every target with a `## ` description, here and in dev/mk/*.mk and ops/*.mk, in the order they are read.
 help: ## this list
 	@awk -F ':.*## ' '/^[A-Za-z0-9_.-]+:.*## / { printf "make %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
@@ -59,4 +59,4 @@ audit: $(STAMP) ## pip-audit of the pinned runtime set (needs PyPI's JSON API or
 clean: ## remove the virtual environments and caches
 	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache .cache .coverage
 
--include dev/mk/*.mk
+-include dev/mk/*.mk ops/*.mk

@@ -105,7 +105,7 @@ output "next_step" {
 }
 
 output "deploy_settings" {
-  description = "What dev/deploy.py needs to deploy the functions and check the result (no secrets)."
+  description = "What ops/deploy.py needs to deploy the functions and check the result (no secrets)."
   value = {
     application_name    = local.application_name
     fn_context          = local.fn_context

@@ -1,4 +1,4 @@
-# Terraform and authorizer glue, included by the main Makefile (-include dev/mk/*.mk).
+# Terraform and authorizer glue, included by the main Makefile (-include dev/mk/*.mk ops/*.mk).
 #   make terraform-check   terraform fmt -check + checkov (installs checkov itself)
 #   make terraform-test    the static Terraform tests and the authorizer tests
 #   make api-key NAME=x    new API key for client x: prints it once, and its hash lines

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import pytest
 
-from dev import deploy
+from ops import deploy
 from tests.deploy.fake_http import serve
 
 NOT_AUTHORIZED = {"error": {"message": "refused", "code": "upstream_not_authorized"}}

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from dev import smoke
 from dev.local.stack import Stack
+from ops import smoke
 from tests.deploy.fake_http import serve
 
 KEY = "k-test"

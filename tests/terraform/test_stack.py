@@ -15,7 +15,7 @@ import zipfile
 import hcl2
 import yaml  # PyYAML==6.0.3 (requirements-dev.txt)
 
-from dev.deploy import build_stack
+from ops.stack import build_stack
 from tests.terraform.test_terraform_structure import DOCS, TF, variables
 
 SCHEMA = yaml.safe_load((TF / "schema.yaml").read_text())

@@ -1,7 +1,7 @@
 """Tripwires for the project's habits: the Makefile says what it has, and the documentation's links resolve.
 
 * `make help` lists every target, from the `## ` description on each target's
-  line (in the Makefile and in every dev/mk/*.mk it includes); `.PHONY` names
+  line (in the Makefile and in every dev/mk/*.mk and ops/*.mk it includes); `.PHONY` names
   only targets that exist, and every named target is phony.
 * Every relative link in the project's Markdown files (README.md, docs/, terraform/,
   ...) points at a file that exists, and every `#anchor` at a heading (or an
@@ -26,8 +26,8 @@ RULE = re.compile(r"^(?P<targets>[A-Za-z0-9_.-]+(?:[ \t]+[A-Za-z0-9_.-]+)*)[ \t]
 
 
 def makefiles() -> list[Path]:
-    included = sorted((ROOT / "dev" / "mk").glob("*.mk"))
-    assert "-include dev/mk/*.mk" in (ROOT / "Makefile").read_text().splitlines()
+    included = sorted((ROOT / "dev" / "mk").glob("*.mk")) + sorted((ROOT / "ops").glob("*.mk"))
+    assert "-include dev/mk/*.mk ops/*.mk" in (ROOT / "Makefile").read_text().splitlines()
     return [ROOT / "Makefile", *included]
 
 

@@ -1,8 +1,9 @@
-"""`make deploy`, `make destroy` and `make stack`: from a filled terraform.tfvars to a working endpoint.
+"""`make deploy` and `make destroy`: from a filled terraform.tfvars to a working endpoint.
 
-    python -m dev.deploy deploy     first apply, fn deploy of both functions, second apply, wait for IAM
-    python -m dev.deploy destroy    functions and their images, then terraform destroy
-    python -m dev.deploy stack      dist/genai-stack.zip for OCI Resource Manager
+    python -m ops.deploy deploy     first apply, fn deploy of both functions, second apply, wait for IAM
+    python -m ops.deploy destroy    functions and their images, then terraform destroy
+
+(`make stack`, the Resource Manager zip, is ops/stack.py.)
 
 Every step prints what it does; every known failure stops with what to do. Re-running
 `deploy` changes nothing once everything is up (functions_deployed stays true in
@@ -19,16 +20,12 @@ import shutil
 import subprocess
 import sys
 import time
-import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TF_DIR = ROOT / "terraform"
 TFVARS = TF_DIR / "terraform.tfvars"
-STACK_ZIP = ROOT / "dist" / "genai-stack.zip"
-#: What Resource Manager needs: the configuration, its data files and the schema (never tfvars or state).
-STACK_FILES = ("*.tf", "routes.json", "schema.yaml")
 
 
 class Stop(Exception):
@@ -189,7 +186,7 @@ class Deployer:
     # --- IAM ------------------------------------------------------------------
 
     def wait_for_iam(self, s: Mapping[str, object], *, tries: int, interval_s: float) -> None:
-        from dev import smoke
+        from ops import smoke
 
         self.step("Waiting for IAM (a new policy and the function's token cache take up to ~15 minutes)")
         key = os.environ.get("GENAI_API_KEY", "")
@@ -282,40 +279,12 @@ class Deployer:
         print("\nDestroyed.")
 
 
-def build_stack(target: Path = STACK_ZIP) -> Path:
-    """The Resource Manager zip: terraform/ at its root and policies/ beside the .tf files.
-
-    iam.tf looks for ./policies first (local.policies_dir), so templatefile()
-    resolves without a working directory, and schema.yaml sits at the root
-    where Resource Manager looks for it.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    members: dict[str, Path] = {}
-    for pattern in STACK_FILES:
-        for path in sorted(TF_DIR.glob(pattern)):
-            members[path.name] = path
-    for path in sorted((ROOT / "policies").iterdir()):
-        if path.is_file():
-            members[f"policies/{path.name}"] = path
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, path in sorted(members.items()):
-            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))  # same bytes on every build
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, path.read_bytes())
-    return target
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dev.deploy", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["deploy", "destroy", "stack"])
+    parser = argparse.ArgumentParser(prog="python -m ops.deploy", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["deploy", "destroy"])
     parser.add_argument("--tries", type=int, default=40, help="IAM wait: requests before giving up (deploy)")
     parser.add_argument("--interval", type=float, default=30.0, help="IAM wait: seconds between requests (deploy)")
     args = parser.parse_args(argv)
-    if args.command == "stack":
-        path = build_stack()
-        print(f"{path.relative_to(ROOT)}: upload it in Resource Manager (Create stack > .Zip file) or host it.")
-        return 0
     deployer = Deployer()
     try:
         if args.command == "deploy":

@@ -1,6 +1,6 @@
 """`make smoke URL=… KEY=…`: call a deployed endpoint the way clients do, and say what is wrong.
 
-    python -m dev.smoke --url https://<gateway host>/genai --key <API key>
+    python -m ops.smoke --url https://<gateway host>/genai --key <API key>
                         [--iam-settled] [--project-ocid …] [--dynamic-group … --compartment …]
 
 URL is the deployment's base (what `terraform -chdir=terraform output -raw
@@ -308,7 +308,7 @@ def probe(url: str, key: str, *, model: str, ctx: Context | None = None) -> Find
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dev.smoke", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ops.smoke", description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True, help="deployment base URL (gateway_url output, or make run's gateway)")
     parser.add_argument("--key", required=True, help="a client API key")
     parser.add_argument("--model", default="openai.gpt-oss-120b")
