@@ -209,7 +209,8 @@ def read(content: bytes | bytearray, span: Span | None = None, *, text_limit: in
     try:
         if not is_object(content, where):
             raise Malformed
-        found = scan.members(where, _MODEL_FIELDS)
+        # The members read before a bound stopped the scan still count (the id comes first).
+        found, fields.complete = scan.leading_members(where, _MODEL_FIELDS)
         fields.id = scan.string(found.get("id"), MAX_VALUE_BYTES)
         fields.model = scan.string(found.get("model"), MAX_VALUE_BYTES)
         if "usage" in found and is_object(content, found["usage"]):
