@@ -44,8 +44,11 @@ MAX_VALUE_BYTES = 512
 #: The longest upstream error message decoded (it is cut to 500 characters for the caller).
 MAX_MESSAGE_BYTES = 4096
 
-#: A JSON string (escapes included, the unrolled form: linear), or one structural character.
-_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},:]')
+#: A JSON string, or one structural character. The string may be unterminated (it then runs to the end
+#: and the value does not close: `Malformed`): a string pattern that can fail would be tried again from
+#: every quote inside it, quadratic in the answer (`"\",\",\",…` of 6 MB would never finish). Possessive
+#: quantifiers and DOTALL leave it nothing to backtrack into.
+_TOKEN = re.compile(rb'(?s)"[^"\\]*+(?:\\.[^"\\]*+)*+\\?(?:"|\Z)|[\[\]{},:]')
 _WS = b" \t\r\n"
 #: The first byte that is not JSON whitespace (a search forward: linear, however long the whitespace).
 _NON_WS = re.compile(rb"[^ \t\r\n]")

@@ -116,3 +116,11 @@ def test_check_whole_refuses_a_cut_answer_and_lets_an_unreadable_one_pass():
         check_whole(b'{"a":1}\n{"a":2}\n')
     check_whole(b"[" + b",".join([b"{}"] * 2_000_000) + b"]")
     check_whole(b"[" * 10_000 + b"]" * 10_000)
+
+
+def test_an_unterminated_string_of_escaped_quotes_is_scanned_once_not_from_every_quote():
+    # With a string pattern that can fail, each of the 2 million quotes would start a scan to the end.
+    body = b'{"id":"r","output":"' + b'\\",' * 2_000_000
+    with pytest.raises(Malformed):
+        read(body, text_limit=10)
+    assert error_fields(body) == ("", "")
