@@ -11,7 +11,11 @@ whole: a caller must never get 200 with half an answer.
   or ends with an `error` event, is not.
 - A Chat Completions stream is whole when it ends with `data: [DONE]`.
 
-Both checks look at the end of the buffer only, without splitting or copying it.
+Both checks look at the end of the buffer only, without splitting or copying it,
+and read the last event with `answer_fields`' bounded scanner: its `type` is a
+member of its JSON like any other, found wherever it stands, not looked for in
+the line's first bytes; the final event repeats the whole response (megabytes,
+possibly hostile) and is never parsed whole.
 """
 
 from __future__ import annotations

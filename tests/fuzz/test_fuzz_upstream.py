@@ -16,7 +16,7 @@ trimmed dependencies. Whatever the answer, the function must:
 * stay within MEMORY_BUDGET_MIB of peak RSS, checked after every example.
 
 FUZZ_EXAMPLES sets the examples (300 by default, 10,000 in `make soak`); the
-test prints how many ran and what they covered.
+test writes how many ran, what they covered and the peak RSS to the terminal.
 """
 
 from __future__ import annotations
@@ -248,7 +248,7 @@ def expected(example: Example, answer_status: int, code: str | None) -> bool:
 
 
 def test_any_upstream_answer_gets_a_documented_status_within_the_memory_budget(
-    runner: FnRunner, upstream: HostileUpstream, quiet: None
+    runner: FnRunner, upstream: HostileUpstream, quiet: None, request: pytest.FixtureRequest
 ) -> None:
     seen: Counter[str] = Counter()
     peak = [0.0]
@@ -279,6 +279,13 @@ def test_any_upstream_answer_gets_a_documented_status_within_the_memory_budget(
 
     one()
     total = sum(seen.values())
-    print(f"\nupstream fuzz: {total} examples (FUZZ_EXAMPLES={EXAMPLES}), peak RSS {peak[0]:.1f} MiB")
-    print("  " + ", ".join(f"{k}: {v}" for k, v in sorted(seen.items())))
+    # Written to the terminal past pytest's capture, so that `make soak` shows the figures without -s.
+    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
+    for line in (
+        f"upstream fuzz: {total} examples (FUZZ_EXAMPLES={EXAMPLES}), peak RSS {peak[0]:.1f} MiB",
+        "  " + ", ".join(f"{k}: {v}" for k, v in sorted(seen.items())),
+    ):
+        if terminal is not None:
+            terminal.write_line(line)
+        print(line)
     assert total >= min(EXAMPLES, 50), "hypothesis ran fewer examples than asked"
