@@ -271,7 +271,7 @@ class Upstream:
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
         )
         try:
-            response = client.send(request, stream=True)
+            response = _send_signed(client, request)
         except httpx.TransportError as exc:
             return self._transport_failure(exc, record)
         try:
@@ -322,6 +322,33 @@ class Upstream:
             message = f"upstream timed out after {record.attempts} attempt(s)"
             return _Attempt(errors.deadline_exceeded(message), retry.Failure.TIMEOUT)
         return _Attempt(errors.upstream_unreachable(_describe(exc)), retry.Failure.DROPPED)
+
+
+def _send_signed(client: httpx.Client, request: httpx.Request) -> httpx.Response:
+    """`client.send(request, stream=True)`, with the client's signer driven here rather than by httpx.
+
+    The signer (oci-genai-auth) answers a 401 by re-reading the credentials and
+    signing the request again. Left to httpx, the 401's body would first be read
+    whole and decoded by httpx itself (httpx.Client._send_handling_auth calls
+    `response.read()`): a gzip bomb in a 401, or a body that does not decode,
+    would bloat or crash the call. Here the refused answer is closed unread; the
+    signer looks only at its status. Only the answer that is returned is read, by
+    `transport.read_decoded`, within its cap.
+    """
+    if client.auth is None:
+        return client.send(request, stream=True)
+    flow = client.auth.sync_auth_flow(request)
+    try:
+        signed = next(flow)
+        while True:
+            response = client.send(signed, stream=True, auth=None)
+            try:
+                signed = flow.send(response)
+            except StopIteration:
+                return response
+            response.close()
+    finally:
+        flow.close()
 
 
 def _describe(exc: BaseException) -> str:

@@ -252,6 +252,7 @@ def test_any_upstream_answer_gets_a_documented_status_within_the_memory_budget(
 ) -> None:
     seen: Counter[str] = Counter()
     peak = [0.0]
+    over: list[str] = []
 
     @FUZZ
     @given(example=EXAMPLES_OF)
@@ -261,7 +262,12 @@ def test_any_upstream_answer_gets_a_documented_status_within_the_memory_budget(
         method, path, body, _ = REQUESTS[example.request]
         answer = runner.invoke(method, path, headers=JSON, body=body)
         assert runner.pid is not None and runner.starts == 1, "the container was cut off or crashed"
-        peak[0] = max(peak[0], ProcessProbe.of(runner.pid).hwm_kb / 1024)
+        hwm = ProcessProbe.of(runner.pid).hwm_kb / 1024
+        if hwm > MEMORY_BUDGET_MIB and not over:
+            # Peak RSS only grows: the first example past the budget is the one to report (hypothesis would
+            # shrink to whichever example runs next, since the process keeps its peak).
+            over.append(f"{example} took the peak to {hwm:.1f} MiB")
+        peak[0] = max(peak[0], hwm)
         code = None
         if not 200 <= answer.status < 300:
             error = json.loads(answer.body)["error"]
@@ -274,7 +280,6 @@ def test_any_upstream_answer_gets_a_documented_status_within_the_memory_budget(
             assert 1 <= int(answer.headers["retry-after"]) <= 3600
         if 200 <= answer.status < 300 and example.request != "simple" and example.encoding in ("", "identity"):
             assert bytes(answer.body) == play.body, "a 2xx answer is passed on byte for byte"
-        assert peak[0] <= MEMORY_BUDGET_MIB
         seen[f"{example.request} {answer.status}"] += 1
 
     one()
@@ -288,4 +293,5 @@ def test_any_upstream_answer_gets_a_documented_status_within_the_memory_budget(
         if terminal is not None:
             terminal.write_line(line)
         print(line)
+    assert not over, over[0]
     assert total >= min(EXAMPLES, 50), "hypothesis ran fewer examples than asked"

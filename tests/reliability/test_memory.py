@@ -274,6 +274,19 @@ HOSTILE: dict[str, Hostile] = {
         429,
         "rate_limited",
     ),
+    # A 401 makes the signer sign again: the refused answer is closed unread (httpx would read and decode it whole).
+    "gzip bomb in a 401's error body": Hostile(
+        CREATE,
+        Play(401, (("Content-Type", "application/json"), ("Content-Encoding", "gzip")), gzip_bomb(200 * MiB)),
+        502,
+        "upstream_not_authorized",
+    ),
+    "a 401 whose body does not decode (false gzip)": Hostile(
+        CREATE,
+        Play(401, (("Content-Type", "application/json"), ("Content-Encoding", "gzip")), b'{"code":"x"}'),
+        502,
+        "upstream_not_authorized",
+    ),
     # Pace: the deadline holds while headers and body are read; the platform never has to cut the call off.
     "header bytes trickled, one per 50 ms": Hostile(
         RETRIEVE,
