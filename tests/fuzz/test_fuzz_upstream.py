@@ -251,6 +251,8 @@ def test_any_upstream_answer_gets_a_documented_status_within_the_memory_budget(
     runner: FnRunner, upstream: HostileUpstream, quiet: None, request: pytest.FixtureRequest
 ) -> None:
     seen: Counter[str] = Counter()
+    upstream_statuses: Counter[int] = Counter()
+    codes: Counter[str] = Counter()
     peak = [0.0]
     over: list[str] = []
 
@@ -281,17 +283,23 @@ def test_any_upstream_answer_gets_a_documented_status_within_the_memory_budget(
         if 200 <= answer.status < 300 and example.request != "simple" and example.encoding in ("", "identity"):
             assert bytes(answer.body) == play.body, "a 2xx answer is passed on byte for byte"
         seen[f"{example.request} {answer.status}"] += 1
+        upstream_statuses[
+            example.status // 100 * 100 if example.status not in (401, 403, 404, 429) else example.status
+        ] += 1
+        codes[code or "-"] += 1
 
     one()
     total = sum(seen.values())
-    # Written to the terminal past pytest's capture, so that `make soak` shows the figures without -s.
-    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
-    for line in (
+    # Written past pytest's capture, so that `make soak` shows the figures without -s.
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    lines = (
         f"upstream fuzz: {total} examples (FUZZ_EXAMPLES={EXAMPLES}), peak RSS {peak[0]:.1f} MiB",
-        "  " + ", ".join(f"{k}: {v}" for k, v in sorted(seen.items())),
-    ):
-        if terminal is not None:
-            terminal.write_line(line)
-        print(line)
+        "  upstream status: " + ", ".join(f"{k}: {v}" for k, v in sorted(upstream_statuses.items())),
+        "  caller's code: " + ", ".join(f"{k}: {v}" for k, v in sorted(codes.items())),
+        "  route and status: " + ", ".join(f"{k}: {v}" for k, v in sorted(seen.items())),
+    )
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            print("\n" + "\n".join(lines))
     assert not over, over[0]
     assert total >= min(EXAMPLES, 50), "hypothesis ran fewer examples than asked"
