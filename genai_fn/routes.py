@@ -111,7 +111,8 @@ PAGES: dict[Family, str] = {
     Family.CHAT: "chat-completions-api.htm",
     Family.CONVERSATIONS: "conversations-api.htm",
     Family.FILES: "files.htm",
-    Family.VECTOR_STORES: "vector-store-files.htm",
+    Family.VECTOR_STORES: "vector-store-files.htm, vector-store-file-batches.htm; store management: "
+    "get-started-agents.htm (QuickStart table: the control plane)",
     Family.CONTAINERS: "containers-api.htm",
     Family.EMBEDDINGS: "",
     Family.COMPLETIONS: "",
