@@ -50,7 +50,8 @@ How a request finds its row. The function is not told the deployment's prefix, s
     (https://docs.oracle.com/en-us/iaas/Content/APIGateway/Tasks/apigatewayaddingparamswildcards.htm),
     so `…/v1/responses/` reaches the function, and it means `/v1/responses`, as
     an OpenAI SDK user would expect;
-  - a path whose last segment is `health` is `/health`;
+  - a path whose last segment is `health` is `/health` (`…/v1/health` too: the
+    health deployment routes `/health`, and an SDK user's base URL ends in `/v1`);
   - a path ending in `/` is the deployment root `/` (the gateway's only route
     outside `/v1/` and `/health` is `/`).
 """
@@ -482,10 +483,10 @@ def route_path(request: Request) -> str:
         return "/"
     path = request.path
     _, sep, tail = path.partition(API_ROOT + "/")
+    if path.rsplit("/", 1)[-1] == "health" and (not sep or tail == "health"):
+        return "/health"
     if sep:
         return (API_ROOT + "/" + tail).removesuffix("/")
-    if path.rsplit("/", 1)[-1] == "health":
-        return "/health"
     if path.endswith("/"):
         return "/"
     return path

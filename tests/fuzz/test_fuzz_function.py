@@ -549,12 +549,13 @@ ROUTE_METHODS = {"simple": {"POST"}, "responses": {"POST"}, "health": {"GET"}}
 def expected_route(url: str) -> str:
     """The route for a URL, as genai_fn/routes.py documents it: `<prefix>/v1/<OpenAI path>` (one trailing
     `/` dropped), the simple route for a path outside `/v1/` ending in `/`, health for `…/health` outside
-    `/v1/`; "other" for the rest of the table (ids, sub-resources), whose answers `check_answer` still checks."""
+    `/v1/` and `…/v1/health`; "other" for the rest of the table (ids, sub-resources), whose answers
+    `check_answer` still checks."""
     path = url.partition("#")[0].partition("?")[0] or "/"
     _, sep, tail = path.partition("/v1/")
+    if path.rpartition("/")[2] == "health" and (not sep or tail == "health"):
+        return "health"
     if not sep:
-        if path.rpartition("/")[2] == "health":
-            return "health"
         return "simple" if path.endswith("/") else "unknown"
     tail = tail.removesuffix("/")
     if tail in ("", "health"):

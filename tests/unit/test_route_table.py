@@ -123,6 +123,8 @@ def _request(path: str, through_gateway: bool = True) -> Request:
         ("/genai/v1/responses/", "/v1/responses"),  # {rest*} with zero segments
         ("/a/b/v1/files/file-1/content", "/v1/files/file-1/content"),
         ("/genai-health/health", "/health"),
+        ("/genai/v1/health", "/health"),
+        ("/genai/v1/conversations/conv_1/items/health", "/v1/conversations/conv_1/items/health"),
         ("/genai/v1/responses//", "/v1/responses/"),  # only one trailing / is dropped: no row
         ("/genai", "/genai"),
     ],
