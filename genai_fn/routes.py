@@ -46,14 +46,15 @@ A row says:
 How a request finds its row. The function is not told the deployment's prefix, so:
   - a direct invocation (`fn invoke`, not through the gateway) is the simple route;
   - a path with a `/v1/` segment is `/v1/` and what follows, one trailing `/`
-    dropped: API Gateway's `{rest*}` also matches zero segments
+    dropped (when the prefix has a `/v1/` of its own, the one that leads to a
+    row). API Gateway's `{rest*}` also matches zero segments
     (https://docs.oracle.com/en-us/iaas/Content/APIGateway/Tasks/apigatewayaddingparamswildcards.htm),
     so `…/v1/responses/` reaches the function, and it means `/v1/responses`, as
     an OpenAI SDK user would expect;
   - a path whose last segment is `health` is `/health` (`…/v1/health` too: the
     health deployment routes `/health`, and an SDK user's base URL ends in `/v1`);
   - a path ending in `/` is the deployment root `/` (the gateway's only route
-    outside `/v1/` and `/health` is `/`).
+    outside `/v1/…` and `/health`), unless it has a `/v1/` with more after it.
 """
 
 from __future__ import annotations
@@ -482,14 +483,18 @@ def route_path(request: Request) -> str:
     if not request.through_gateway:
         return "/"
     path = request.path
-    _, sep, tail = path.partition(API_ROOT + "/")
-    if path.rsplit("/", 1)[-1] == "health" and (not sep or tail == "health"):
+    root = API_ROOT + "/"
+    # The prefix may itself contain /v1/ (`/api/v1`): the API starts at the first /v1/ that leads to a row.
+    starts = [i for i in range(len(path)) if path.startswith(root, i)]
+    asked = [(root + path[i + len(root) :]).removesuffix("/") for i in starts]
+    if path.rsplit("/", 1)[-1] == "health" and (not asked or asked[-1] == API_ROOT + "/health"):
         return "/health"
-    if sep:
-        return (API_ROOT + "/" + tail).removesuffix("/")
-    if path.endswith("/"):
-        return "/"
-    return path
+    found = next((p for p in asked if rows_at(p)), None)
+    if found is not None:
+        return found
+    if path.endswith("/") and (not asked or asked[-1] == API_ROOT):
+        return "/"  # the deployment's root (`<prefix>/`, a prefix that may end in /v1)
+    return asked[0] if asked else path
 
 
 def rows_at(path: str) -> list[Route]:

@@ -548,7 +548,7 @@ ROUTE_METHODS = {"simple": {"POST"}, "responses": {"POST"}, "health": {"GET"}}
 
 def expected_route(url: str) -> str:
     """The route for a URL, as genai_fn/routes.py documents it: `<prefix>/v1/<OpenAI path>` (one trailing
-    `/` dropped), the simple route for a path outside `/v1/` ending in `/`, health for `…/health` outside
+    `/` dropped), the simple route for a path ending in `/` outside `/v1/` or in `/v1/`, health for `…/health` outside
     `/v1/` and `…/v1/health`; "other" for the rest of the table (ids, sub-resources), whose answers
     `check_answer` still checks."""
     path = url.partition("#")[0].partition("?")[0] or "/"
@@ -557,7 +557,9 @@ def expected_route(url: str) -> str:
         return "health"
     if not sep:
         return "simple" if path.endswith("/") else "unknown"
+    if not tail:  # the root of a deployment whose prefix ends in /v1
+        return "simple"
     tail = tail.removesuffix("/")
-    if tail in ("", "health"):
+    if tail == "health":
         return "unknown"
     return "responses" if tail == "responses" else "other"

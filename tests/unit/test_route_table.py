@@ -127,6 +127,12 @@ def _request(path: str, through_gateway: bool = True) -> Request:
         ("/genai/v1/conversations/conv_1/items/health", "/v1/conversations/conv_1/items/health"),
         ("/genai/v1/responses//", "/v1/responses/"),  # only one trailing / is dropped: no row
         ("/genai", "/genai"),
+        ("/genai/v1/assistants", "/v1/assistants"),
+        # A deployment prefix with a /v1 of its own (terraform's path_prefix allows it).
+        ("/v1/", "/"),
+        ("/v1/v1/responses", "/v1/responses"),
+        ("/api/v1/genai/v1/files/file-1/content", "/v1/files/file-1/content"),
+        ("/api/v1-health/health", "/health"),
     ],
 )
 def test_route_path_is_relative_to_the_deployment(path: str, expected: str) -> None:
