@@ -248,58 +248,86 @@ def sizes(subject: Subject, stack: Stack, dependencies: Path, emulator: Emulator
         forget(emulator)
 
 
-def cold(subject: Subject, stack: Stack, dependencies: Path, emulator: Emulator, runs: int) -> None:
-    """Fresh process → socket → first answer, minus the emulator's time on that answer; then the probe's split."""
-    totals, ready, upstream = [], [], []
+def cold(subjects: list[Subject], stack: Stack, sites: dict[str, Path], emulator: Emulator, runs: int) -> None:
+    """Fresh process → socket → first answer, minus the emulator's time on that answer; then the probe's split.
+
+    The subjects take turns, one fresh process each per round (as `routes` alternates its
+    blocks), so that a change in the machine's load weighs on every column alike.
+    """
+    totals: dict[str, list[float]] = {s.name: [] for s in subjects}
+    ready: dict[str, list[float]] = {s.name: [] for s in subjects}
+    upstream: dict[str, list[float]] = {s.name: [] for s in subjects}
+    probes: dict[str, list[dict[str, float]]] = {s.name: [] for s in subjects}
     for _ in range(runs):
-        runner = container(stack, subject, dependencies)
-        started = time.perf_counter()
-        with runner:
-            ready.append(time.perf_counter() - started)
-            before = len(emulator.calls)
-            invoke_ok(runner)
-            service = sum(c.service_ms for c in emulator.calls[before:]) / 1000
-            totals.append(time.perf_counter() - started - service)
-            upstream.append(service)
-    subject.figures["cold_start_ms"] = statistics.median(totals) * 1000
-    subject.figures["socket_ready_ms"] = statistics.median(ready) * 1000
-    subject.figures["cold_upstream_ms"] = statistics.median(upstream) * 1000
-
-    probes = []
+        for subject in subjects:
+            runner = container(stack, subject, sites[subject.name])
+            started = time.perf_counter()
+            with runner:
+                ready[subject.name].append(time.perf_counter() - started)
+                before = len(emulator.calls)
+                invoke_ok(runner)
+                service = sum(c.service_ms for c in emulator.calls[before:]) / 1000
+                totals[subject.name].append(time.perf_counter() - started - service)
+                upstream[subject.name].append(service)
     for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, "-S", str(ROOT / "dev" / "bench" / "probe.py"), subject.name, str(subject.func)],
-            env={**stack.env, "PYTHONPATH": f"{subject.func.parent}{os.pathsep}{dependencies}"},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        probes.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    for key in ("imports_ms", "construction_ms", "first_request_ms"):
-        if key in probes[0]:  # the floor has no client to build and makes no request
-            subject.figures[key] = statistics.median(p[key] for p in probes)
-    subject.figures["modules"] = statistics.median(p["modules"] for p in probes)
+        for subject in subjects:
+            out = subprocess.run(
+                [sys.executable, "-S", str(ROOT / "dev" / "bench" / "probe.py"), subject.name, str(subject.func)],
+                env={**stack.env, "PYTHONPATH": f"{subject.func.parent}{os.pathsep}{sites[subject.name]}"},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            probes[subject.name].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    for subject in subjects:
+        figures, name = subject.figures, subject.name
+        figures["cold_start_ms"] = statistics.median(totals[name]) * 1000
+        figures["socket_ready_ms"] = statistics.median(ready[name]) * 1000
+        figures["cold_upstream_ms"] = statistics.median(upstream[name]) * 1000
+        for key in ("imports_ms", "construction_ms", "first_request_ms", "modules"):
+            if key in probes[name][0]:  # the floor has no client to build and makes no request
+                figures[key] = statistics.median(p[key] for p in probes[name])
+    emulator.calls.clear()
 
 
-def warm(subject: Subject, stack: Stack, dependencies: Path, emulator: Emulator, calls: int) -> None:
-    overheads: list[float] = []
-    with container(stack, subject, dependencies) as runner:
-        assert runner.pid is not None
-        rss_100 = rss_1000 = 0
-        for n in range(1, calls + 51):
+def warm(subjects: list[Subject], stack: Stack, sites: dict[str, Path], emulator: Emulator, calls: int) -> None:
+    """Warm overhead of POST …/responses (median, p99) and memory, one warm container per subject.
+
+    After 50 calls each, the containers take turns in blocks of `BLOCK` counted calls,
+    each block after one uncounted call (as in `routes`), until each has made `calls`
+    counted calls; RSS is read at each container's 100th and 1,000th call.
+    """
+    with ExitStack() as started:
+        runners = [started.enter_context(container(stack, s, sites[s.name])) for s in subjects]
+        overheads: dict[str, list[float]] = {s.name: [] for s in subjects}
+        made = dict.fromkeys(overheads, 0)
+        rss_100: dict[str, int] = {}
+
+        def call(subject: Subject, runner: FnRunner, counted: bool) -> None:
             latency, service = timed(runner, emulator, lambda r, _: [invoke_ok(r)])
-            if n > 50:
-                overheads.append(latency - service)
-            if n == 100:
-                rss_100 = ProcessProbe.of(runner.pid).rss_kb
-            if n == 1000:
+            if counted:
+                overheads[subject.name].append(latency - service)
+            made[subject.name] += 1
+            assert runner.pid is not None
+            if made[subject.name] == 100:
+                rss_100[subject.name] = ProcessProbe.of(runner.pid).rss_kb
+            if made[subject.name] == 1000:
                 probe = ProcessProbe.of(runner.pid)
-                rss_1000 = probe.rss_kb
                 subject.figures["peak_rss_mb"] = probe.hwm_kb / 1024
-        emulator.calls.clear()
-    subject.figures["warm_median_ms"] = statistics.median(overheads)
-    subject.figures["warm_p99_ms"] = percentile(overheads, 0.99)
-    subject.figures["rss_growth_mb"] = (rss_1000 - rss_100) / 1024
+                subject.figures["rss_growth_mb"] = (probe.rss_kb - rss_100[subject.name]) / 1024
+
+        for subject, runner in zip(subjects, runners, strict=True):
+            for _ in range(50):
+                call(subject, runner, counted=False)
+        while any(len(o) < calls for o in overheads.values()):
+            for subject, runner in zip(subjects, runners, strict=True):
+                call(subject, runner, counted=False)
+                for _ in range(BLOCK):
+                    call(subject, runner, counted=True)
+            emulator.calls.clear()
+    for subject in subjects:
+        subject.figures["warm_median_ms"] = statistics.median(overheads[subject.name])
+        subject.figures["warm_p99_ms"] = percentile(overheads[subject.name], 0.99)
 
 
 def eager(subject: Subject, stack: Stack, dependencies: Path, emulator: Emulator, runs: int) -> None:
@@ -393,15 +421,18 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(containers=0, gateway=False, image=False, config={"GENAI_LOG_LEVEL": "WARNING"})
     with stack:
         assert stack.emulator is not None
-        for subject in SUBJECTS:
+        phase = time.monotonic()
+        cold(SUBJECTS, stack, sites, stack.emulator, args.cold)
+        print(f"bench: cold starts measured in {time.monotonic() - phase:.0f} s", flush=True)
+        phase = time.monotonic()
+        warm(SUBJECTS, stack, sites, stack.emulator, args.calls)
+        print(f"bench: warm calls measured in {time.monotonic() - phase:.0f} s", flush=True)
+        # The floor has no size rows, and no folder of its own: it imports only fdk from the project's.
+        for subject in (s for s in SUBJECTS if s.upstream):
             dependencies = sites[subject.name]
-            if subject.upstream:  # the floor's folder is the project's; only fdk is imported from it
-                subject.figures["size_mb"] = site.size_bytes(dependencies) / 2**20
+            subject.figures["size_mb"] = site.size_bytes(dependencies) / 2**20
             phase = time.monotonic()
-            cold(subject, stack, dependencies, stack.emulator, args.cold)
-            warm(subject, stack, dependencies, stack.emulator, args.calls)
-            if subject.upstream:
-                sizes(subject, stack, dependencies, stack.emulator, args.size_calls)
+            sizes(subject, stack, dependencies, stack.emulator, args.size_calls)
             if subject.name == "project":
                 eager(subject, stack, dependencies, stack.emulator, args.cold)
             print(f"bench: {subject.name} measured in {time.monotonic() - phase:.0f} s", flush=True)
