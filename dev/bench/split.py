@@ -70,10 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         assert stack.emulator is not None
         rows = split(stack, stack.emulator, args.calls)
     names = ("socket", "fdk", "function", "attempt", "floor")
-    print(f"{'ms, median':14}" + "".join(f"{n:>10}" for n in (*names, "socket/floor")))
+    print(f"{'ms, median':14}" + "".join(f"{n:>10}" for n in names) + f"{'socket/floor':>14}")
     for key, parts in rows:
         cells = "".join(f"{parts[n]:>10.2f}" for n in names)
-        print(f"{key:14}{cells}{parts['socket'] / parts['floor']:>10.2f}")
+        print(f"{key:14}{cells}{parts['socket'] / parts['floor']:>14.2f}")
     print("socket = fdk + function + attempt: the project's warm overhead as `make bench` counts it")
     return 0
 

@@ -24,6 +24,7 @@ import pytest
 from dev import image_site as site
 from dev.bench.__main__ import ROUTES, SIZES, SUBJECTS, container, func_for, timed
 from dev.bench.floor.func import ANSWER as FLOOR_ANSWER
+from dev.bench.split import split
 from dev.local.emulator import Emulator
 
 pytestmark = pytest.mark.integration
@@ -93,3 +94,18 @@ def test_every_route_workload_runs_on_every_subject(make_stack, emulator: Emulat
                 # As the bench counts it: the emulator's time is that of the calls the workload caused.
                 latency, service = timed(runner, emulator, row.workload, subject.upstream)
                 assert latency > 0 and (service > 0) == subject.upstream, (subject.name, row.key, service)
+
+
+def test_split_reads_each_part_of_a_warm_call_from_the_log_lines(make_stack, emulator: Emulator) -> None:
+    """dev/bench/split.py (the profile behind docs/performance.md's warm split) still finds the function's
+    invocation log lines (`latency_ms`, `upstream_ms`) for every route and runs the floor beside it."""
+    stack = make_stack(containers=0, gateway=False, config={"GENAI_LOG_LEVEL": "WARNING"})
+
+    rows = dict(split(stack, emulator, calls=2))
+
+    assert set(rows) == {"responses", *(route.key for route in ROUTES)}
+    for key, parts in rows.items():
+        assert set(parts) == {"socket", "fdk", "function", "attempt", "floor"}, key
+        # Every part is a median of real readings: fdk's, the upstream attempt's and the floor's take time.
+        assert all(math.isfinite(v) for v in parts.values()), (key, parts)
+        assert parts["fdk"] > 0 and parts["attempt"] > 0 and parts["floor"] > 0, (key, parts)
