@@ -9,11 +9,19 @@ locals {
   iam_prefix         = "${var.name}-${local.stack_id}"
   dynamic_group_name = "${local.iam_prefix}-functions"
 
+  # A policy names a compartment as "compartment id <ocid>", but the root
+  # compartment as "tenancy" ("Policy Syntax", Location:
+  # https://docs.oracle.com/iaas/Content/Identity/policysyntax/policysyntax.htm).
+  compartment_scope = startswith(var.compartment_ocid, "ocid1.tenancy.") ? "tenancy" : "compartment id ${var.compartment_ocid}"
+  network_scope     = startswith(local.network_compartment, "ocid1.tenancy.") ? "tenancy" : "compartment id ${local.network_compartment}"
+
   policy_vars = {
     compartment_ocid         = var.compartment_ocid
+    compartment_scope        = local.compartment_scope
+    network_scope            = local.network_scope
     network_compartment_ocid = local.network_compartment
     dynamic_group_name       = local.dynamic_group_name
-    developer_group_name     = coalesce(var.developer_group_name, "unused")
+    developer_group_name     = coalesce(local.developer_group_name, "unused")
     function_ocid            = coalesce(local.function_id, "unused")
     genai_verb               = var.genai_function_verb
   }
@@ -79,7 +87,7 @@ resource "oci_identity_policy" "api_gateway" {
 }
 
 resource "oci_identity_policy" "developers" {
-  count          = var.developer_group_name == null ? 0 : 1
+  count          = local.developer_group_name == null ? 0 : 1
   provider       = oci.home
   compartment_id = var.compartment_ocid
   name           = "${local.iam_prefix}-developers-genai"
