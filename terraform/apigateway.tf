@@ -3,7 +3,7 @@
 #   <path_prefix>         every route of routes.json's "authenticated" list:
 #                         authorizer (or JWT), per-client usage plans, a
 #                         deployment-wide rate limit
-#   <path_prefix>-health  GET /health, anonymous, its own small per-address
+#   <path_prefix>-health  GET /health, anonymous, its own small TOTAL
 #                         rate limit (a rate limit is per deployment, and a
 #                         deployment in a usage plan only forwards requests
 #                         that carry a subscribed client token)
@@ -176,10 +176,19 @@ resource "oci_apigateway_deployment" "health" {
     }
 
     request_policies {
-      # Probes need little, and must not spend the clients' budget.
+      # Anonymous, and it invokes the function: the limit is TOTAL, one budget
+      # for every caller together, so however many addresses call it the
+      # function runs at most health_rate_limit_per_second times a second for
+      # it (86,400 invocations a day at the default 1). Per CLIENT_IP, each new
+      # address would bring its own budget. The function is kept behind it
+      # (not a STOCK_RESPONSE backend) because /health is what says the
+      # gateway can run the function and its configuration loads (ops/smoke.py
+      # starts with it). rate_key values: CLIENT_IP, TOTAL (oci-go-sdk
+      # apigateway RateLimitingPolicy). Probes need little, and must not spend
+      # the clients' budget.
       rate_limiting {
         rate_in_requests_per_second = var.health_rate_limit_per_second
-        rate_key                    = "CLIENT_IP"
+        rate_key                    = "TOTAL"
       }
     }
 

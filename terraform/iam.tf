@@ -28,7 +28,7 @@ locals {
 
   # Non-blank, non-comment lines of a rendered policy file.
   rendered_policies = {
-    for f in ["genai-function", "genai-stores", "api-gateway", "developer-group", "functions-service"] :
+    for f in ["genai-function", "genai-responses", "genai-stores", "api-gateway", "developer-group", "functions-service"] :
     f => [
       for line in split("\n", templatefile("${local.policies_dir}/${f}.policy", local.policy_vars)) :
       trimspace(line) if trimspace(line) != "" && !startswith(trimspace(line), "#")
@@ -62,6 +62,20 @@ resource "oci_identity_policy" "genai_function" {
   name           = "${local.iam_prefix}-function-genai"
   description    = "The ${var.name} function may use Generative AI in its compartment (policies/genai-function.policy)"
   statements     = local.rendered_policies["genai-function"]
+  freeform_tags  = local.tags
+  depends_on     = [oci_identity_dynamic_group.functions]
+}
+
+# Its own policy: the resource-type names in it are known from a field report,
+# not from an Oracle permission page; a rejected name fails this policy alone
+# (policies/genai-responses.policy).
+resource "oci_identity_policy" "genai_responses" {
+  count          = var.grant_genai_response_statements ? 1 : 0
+  provider       = oci.home
+  compartment_id = var.compartment_ocid
+  name           = "${local.iam_prefix}-function-responses"
+  description    = "The ${var.name} function may store and read responses and conversations (policies/genai-responses.policy)"
+  statements     = local.rendered_policies["genai-responses"]
   freeform_tags  = local.tags
   depends_on     = [oci_identity_dynamic_group.functions]
 }

@@ -123,7 +123,14 @@ output "deploy_settings" {
     default_model       = var.genai_default_model
     dynamic_group_name  = local.dynamic_group_name
     genai_function_verb = var.genai_function_verb
-    functions_deployed  = var.functions_deployed
+    # Every statement granted to the function, as applied: what `make deploy`
+    # prints when IAM still refuses once propagation is over.
+    function_statements = concat(
+      local.rendered_policies["genai-function"],
+      var.grant_genai_response_statements ? local.rendered_policies["genai-responses"] : [],
+      var.grant_genai_store_permissions ? local.rendered_policies["genai-stores"] : [],
+    )
+    functions_deployed = var.functions_deployed
   }
 }
 

@@ -181,6 +181,12 @@ variable "genai_function_verb" {
   }
 }
 
+variable "grant_genai_response_statements" {
+  description = "Grant the function manage on generative-ai-response and generative-ai-conversation (policies/genai-responses.policy), in a policy of its own. On by default: without them a resource principal holding use generative-ai-family was refused on /responses and /conversations. Turn off with genai_function_verb = manage, which covers them."
+  type        = bool
+  default     = true
+}
+
 variable "grant_genai_store_permissions" {
   description = "Also grant the function the one-to-one permissions Oracle documents for Files, Vector Stores and Containers (policies/genai-stores.policy), for when genai_function_verb = use does not cover creating and deleting them."
   type        = bool
@@ -413,7 +419,7 @@ variable "usage_plans_enabled" {
 }
 
 variable "health_rate_limit_per_second" {
-  description = "Rate limit of the anonymous /health deployment, per caller address: probes need little, and it must not share the clients' budget."
+  description = "Rate limit of the anonymous /health deployment, for all callers together (TOTAL): it invokes the function, so this caps what anonymous callers can make it run. Probes need little, and it must not share the clients' budget."
   type        = number
   default     = 1
   validation {

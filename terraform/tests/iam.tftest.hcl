@@ -40,6 +40,17 @@ run "default_statements" {
     error_message = "The function's default Generative AI statement."
   }
   assert {
+    condition = oci_identity_policy.genai_responses[0].statements == tolist([
+      "allow dynamic-group genai-${local.stack_id}-functions to manage generative-ai-response in compartment id ocid1.compartment.oc1..aaaacompartment",
+      "allow dynamic-group genai-${local.stack_id}-functions to manage generative-ai-conversation in compartment id ocid1.compartment.oc1..aaaacompartment",
+    ]) && oci_identity_policy.genai_responses[0].compartment_id == var.compartment_ocid
+    error_message = "Responses and Conversations get their own statements, in a policy of their own, by default."
+  }
+  assert {
+    condition     = jsonencode(output.deploy_settings.function_statements) == jsonencode(concat(oci_identity_policy.genai_function.statements, oci_identity_policy.genai_responses[0].statements))
+    error_message = "make deploy is told every statement the function holds."
+  }
+  assert {
     condition = oci_identity_policy.api_gateway.statements == tolist([
       "allow any-user to use functions-family in compartment id ocid1.compartment.oc1..aaaacompartment where ALL {request.principal.type = 'ApiGateway', request.resource.compartment.id = 'ocid1.compartment.oc1..aaaacompartment'}",
     ])
@@ -61,15 +72,20 @@ run "default_statements" {
     error_message = "Policies sit in the stack's compartment."
   }
   assert {
-    condition     = alltrue([for s in flatten(values(local.rendered_policies)) : length(regexall("\\bmanage\\b|all-resources", s)) == 0])
-    error_message = "No statement grants manage or all-resources by default."
+    condition     = alltrue([for s in flatten([for k, v in local.rendered_policies : v if k != "genai-responses"]) : length(regexall("\\bmanage\\b|all-resources", s)) == 0])
+    error_message = "No statement grants manage or all-resources by default, but on the two response and conversation types."
   }
 }
 
 run "manage_verb" {
   command = plan
   variables {
-    genai_function_verb = "manage"
+    genai_function_verb             = "manage"
+    grant_genai_response_statements = false
+  }
+  assert {
+    condition     = length(oci_identity_policy.genai_responses) == 0
+    error_message = "With manage on the family, the response and conversation statements can be turned off."
   }
   assert {
     condition     = oci_identity_policy.genai_function.statements[0] == "allow dynamic-group genai-${local.stack_id}-functions to manage generative-ai-family in compartment id ocid1.compartment.oc1..aaaacompartment"
@@ -83,7 +99,7 @@ run "store_permissions_on" {
     grant_genai_store_permissions = true
   }
   assert {
-    condition     = length(oci_identity_policy.genai_stores) == 1 && length(oci_identity_policy.genai_stores[0].statements) == length(local.rendered_policies["genai-stores"]) && alltrue([for s in oci_identity_policy.genai_stores[0].statements : startswith(s, "allow dynamic-group genai-${local.stack_id}-functions to {GENERATIVE_AI_") && endswith(s, "} in compartment id ocid1.compartment.oc1..aaaacompartment")])
+    condition     = length(oci_identity_policy.genai_stores) == 1 && anytrue([for s in oci_identity_policy.genai_stores[0].statements : strcontains(s, "GENERATIVE_AI_VECTORSTORE_FILE_BATCH_CREATE")]) && anytrue([for s in oci_identity_policy.genai_stores[0].statements : strcontains(s, "GENERATIVE_AI_MULTIPART_FILE_CREATE")]) && length(oci_identity_policy.genai_stores[0].statements) == length(local.rendered_policies["genai-stores"]) && alltrue([for s in oci_identity_policy.genai_stores[0].statements : startswith(s, "allow dynamic-group genai-${local.stack_id}-functions to {GENERATIVE_AI_") && endswith(s, "} in compartment id ocid1.compartment.oc1..aaaacompartment")])
     error_message = "Store permissions: one-to-one GENERATIVE_AI_* permissions in their own policy."
   }
 }

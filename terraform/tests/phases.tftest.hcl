@@ -140,6 +140,20 @@ run "phase2_api_keys" {
     error_message = "Phase 2 logs both deployments."
   }
   assert {
+    condition = jsonencode([for r in oci_apigateway_deployment.health[0].specification[0].routes : { path = r.path, methods = r.methods }]) == jsonencode([
+      for r in jsondecode(file("${path.module}/routes.json")).anonymous : { path = r.path, methods = r.methods }
+    ]) && oci_apigateway_deployment.health[0].path_prefix == "/genai-health"
+    error_message = "The health deployment has routes.json's anonymous routes, at <path_prefix>-health."
+  }
+  assert {
+    condition     = oci_apigateway_deployment.health[0].specification[0].request_policies[0].rate_limiting[0].rate_key == "TOTAL" && oci_apigateway_deployment.health[0].specification[0].request_policies[0].rate_limiting[0].rate_in_requests_per_second == 1 && length(oci_apigateway_deployment.health[0].specification[0].request_policies[0].authentication) == 0
+    error_message = "/health is anonymous with one TOTAL budget (1/s), so no number of callers can make it invoke the function more."
+  }
+  assert {
+    condition     = alltrue([for r in oci_apigateway_deployment.health[0].specification[0].routes : r.backend[0].function_id == "ocid1.fnfunc.oc1.us-chicago-1.main" && [for i in r.request_policies[0].header_transformations[0].filter_headers[0].items : i.name] == ["Authorization"]])
+    error_message = "/health reaches the function, without the Authorization header."
+  }
+  assert {
     condition     = startswith(output.next_step, "Phase 2 done.")
     error_message = "Phase 2 says it is done."
   }
