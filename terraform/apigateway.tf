@@ -12,7 +12,7 @@
 # An ORACLE_FUNCTIONS_BACKEND takes only a function OCID (no gateway-side
 # timeouts): the function's own timeout from func.yaml bounds each call.
 # Attribute names: provider v8.28.0, internal/service/apigateway/
-# apigateway_deployment_resource.go (tests/terraform/data/oci-provider-schema.json).
+# apigateway_deployment_resource.go (terraform validate runs against it in make test).
 
 locals {
   deploy_api      = var.functions_deployed
