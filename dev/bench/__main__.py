@@ -1,7 +1,7 @@
 """`make bench` (python -m dev.bench): the project's function against the naive baseline.
 
 Both run under the real fdk through the local runner, on dependency folders
-built the way their images are (`image/site.py`), against the same local
+built the way their images are (`dev/image_site.py`), against the same local
 Responses emulator with the same emulated resource principal: no network.
 
 For each function it measures
