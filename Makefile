@@ -5,9 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-# Coverage floor for genai_fn/ in `make test`, a little under the measured figure (89.8%, 2026-11-30)
-# (in-process tests only: the fdk processes the integration tests start are not measured).
-COV_FLOOR ?= 87
+# Branch-coverage floor for genai_fn/ in `make test` (branch = true in pyproject.toml), a little under the
+# measured figure (89.83%, 2026-12-06; in-process tests only: the fdk processes integration tests start are not measured).
+COV_FLOOR ?= 88
 
 .PHONY: help install run check test lint bench soak lock audit clean
 .DEFAULT_GOAL := help
