@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import io
+import os
 import re
 import subprocess
 import tokenize
@@ -197,6 +198,7 @@ def dangling(tree: Tree, names: list[str] | None = None) -> list[str]:
     packages = "|".join(sorted({f.split("/", 1)[0] for f in tree.files if "/" in f and f.endswith(".py")}))
     dotted = re.compile(rf"`(?P<name>(?:{packages})(?:\.[A-Za-z_]\w*)+)(?:\(\))?`")
     anchor = re.compile(rf"(?<![\w/.(-])(?P<file>README\.md|(?:{tops})/[\w./-]*\.md)#(?P<anchor>[\w-]+)")
+    parent_path = re.compile(r"(?<![\w./-])(?P<path>(?:\.\./)+[\w][\w.\-/]*)")
     found = []
     for name in names if names is not None else readable(tree):
         for number, raw in prose_of(tree.root / name):
@@ -211,6 +213,11 @@ def dangling(tree: Tree, names: list[str] | None = None) -> list[str]:
                 why = check_path(tree, path)
                 if why:
                     found.append(f"{where}: {path}: {why}")
+            for match in parent_path.finditer(line if not name.endswith(".py") else ""):
+                relative = match["path"].rstrip(".,;:")
+                resolved = os.path.normpath(os.path.join(os.path.dirname(name), relative))
+                if not resolved.startswith("..") and check_path(tree, resolved):
+                    found.append(f"{where}: {relative}: no such file or folder (from {os.path.dirname(name)}/)")
             for match in section.finditer(line):
                 heading = match["dq"] or match["sq"] or match["cq"]
                 file = match["file"]
@@ -248,6 +255,7 @@ def test_the_checker_reports_each_kind_of_dangling_reference(tmp_path: Path) -> 
         "https://example.com/pkg/gone.py.\n"
         'Bad: pkg/gone.py, README "Performance", docs/guide.md#nowhere, `pkg.mod.missing`,\n'
         "`pkg.mod.Thing.stop`, `pkg/mod.py`'s `gone`, pkg/mod.py::test_gone, and the FIELD" + "-NOTES.\n"
+        "From here: ../pkg/mod.py, ../pkg/gone.py.\n"
     )
     (tmp_path / "pkg" / "mod.py").write_text(
         '"""Built by pkg/build.py."""\n\n\nclass Thing:\n    def run(self) -> None:\n        self.state = 1\n\n\n'
@@ -265,6 +273,7 @@ def test_the_checker_reports_each_kind_of_dangling_reference(tmp_path: Path) -> 
         "docs/guide.md:9: pkg.mod.Thing.stop: pkg/mod.py has no Thing.stop",
         "docs/guide.md:9: pkg/mod.py defines no gone",
         "docs/guide.md:9: pkg/mod.py defines no test_gone",
+        "docs/guide.md:10: ../pkg/gone.py: no such file or folder (from docs/)",
         "pkg/mod.py:1: pkg/build.py: no such file or folder",
         "pkg/mod.py:10: pkg/old/: no such file or folder",
     ]
