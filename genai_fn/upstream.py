@@ -128,7 +128,7 @@ class Upstream:
         return httpx.Client(
             auth=signer,
             base_url=s.base_url,
-            # The project travels as OpenAI-Project, as the OpenAI SDK sends it (FIELD-NOTES: required).
+            # The project (required), as the OpenAI SDK sends it: https://docs.oracle.com/iaas/Content/generative-ai/use-project.htm
             headers={"OpenAI-Project": s.project_ocid},
             timeout=httpx.Timeout(s.attempt_timeout_s, connect=min(10.0, s.attempt_timeout_s)),
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=4, keepalive_expiry=30),

@@ -18,7 +18,8 @@ As the deployment does:
   blocks it with `header_transformations.filter_headers` (type BLOCK), see
   https://docs.oracle.com/iaas/Content/APIGateway/Tasks/apigatewayheadertransformations.htm;
 - bodies are passed through as they came (JSON, multipart, binary) up to the
-  limit: 6 MB, OCI Functions' own limit on a request body (FIELD-NOTES).
+  limit: 6 MB, OCI Functions' own limit on a request body (`oci fn function invoke --body`:
+  https://docs.oracle.com/iaas/tools/oci-cli/latest/oci_cli_docs/cmdref/fn/function/invoke.html).
 
 Gateway-level refusals look like API Gateway's own: `{"code": 401, "message":
 "Unauthorized"}` and so on, not like the function's OpenAI-shaped errors. No

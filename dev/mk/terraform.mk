@@ -13,7 +13,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 $(CHECKOV_STAMP): $(TF_DIR)/requirements-checks.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $(TF_DIR)/requirements-checks.txt
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(TF_DIR)/requirements-checks.txt
 	touch $@
 
 terraform-check: terraform-fmt checkov terraform-run ## terraform fmt -check, checkov, and the configuration run by Terraform (terraform-run)

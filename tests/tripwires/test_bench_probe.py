@@ -1,8 +1,9 @@
 """Tripwire: the benchmark's probe (dev/bench/probe.py) still runs, and still measures what it says.
 
-The probe reaches into the project's internals (`func.service`, `Upstream.client`,
-`Upstream.raw`, `Budget`, `CallRecord`, `import_sdks`) and into the naive
-baseline's `build_client`; a refactor or an upgrade that moves any of them
+The probe reaches into the project's internals (`func.service`, `genai_fn.upstream.Upstream.http`,
+`genai_fn.upstream.Upstream.send`, `genai_fn.upstream.Outbound`, `genai_fn.retry.Rule`,
+`genai_fn.deadline.Budget`, `genai_fn.logs.CallRecord`, `genai_fn.sdk_import.import_signer`) and into
+the naive baseline's `dev/bench/naive/func.py`'s `build_client`; a refactor or an upgrade that moves any of them
 would otherwise only show up as a crash in `make bench`. The floor (floor/func.py,
 fdk and a fixed answer) is run the same way, and must not reach the upstream. It is run here as
 `make bench` runs it (dev/bench/__main__.py, `cold`): `python -S` in a fresh process, on the dependency folder
