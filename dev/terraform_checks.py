@@ -36,6 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TF_DIR = ROOT / "terraform"
+#: The runs the stack zip gets: its own layout is what the phase runs exercise.
+ZIP_RUNS = TF_DIR / "tests" / "phases.tftest.hcl"
 #: TERRAFORM_PROVIDER_MIRROR names another mirror.sh (a worktree elsewhere than the clone).
 SHARED_MIRROR = ROOT.parent / "shared" / "terraform-provider" / "mirror.sh"
 MIRROR_SCRIPT = Path(os.environ.get("TERRAFORM_PROVIDER_MIRROR") or SHARED_MIRROR)
@@ -142,7 +144,7 @@ def main() -> int:
             passed = check("terraform/", copy_config(base / "repo"), env)
             # The zip's own layout (./policies, routes.json at the root) is what
             # the phase runs exercise; the other files test the same .tf files.
-            passed += check("stack zip", unpack_stack(base / "zip"), env, "-filter=tests/phases.tftest.hcl")
+            passed += check("stack zip", unpack_stack(base / "zip"), env, f"-filter={ZIP_RUNS.relative_to(TF_DIR)}")
     except Unavailable as err:
         return _skip_or_fail(str(err))
     except RuntimeError as err:

@@ -6,7 +6,7 @@ locals {
 
   # `fn deploy` names each function after the `name:` of its func.yaml, so
   # that file is the one place a name is set; these copy it
-  # (tests/terraform/test_function_names.py checks they agree).
+  # (tests/terraform/test_terraform_structure.py checks they agree).
   function_name            = "genai-responses"  # func.yaml
   authorizer_function_name = "genai-authorizer" # authorizer/func.yaml
 

@@ -56,7 +56,10 @@ MIME = re.compile(r"image/(?:png|jpeg|gif|webp|svg\+xml)$")
 SELF = "tests/tripwires/test_references.py"
 
 # The notes kept beside the repository while it was written; users have neither (spelled so as not to match itself).
-OUTSIDE = re.compile(r"FIELD[-]NOTES|\.\./shared/|/work/shared")
+OUTSIDE = re.compile(r"FIELD[-]NOTES|\.\./shared/(?!terraform-provider)|/work/shared")
+#: The one thing beside the clone the project may use: the offline build of the OCI provider, taken when it is
+#: there and the registry otherwise (dev/terraform_checks.py); a path to it is a tool, not a citation.
+PROVIDER_MIRROR = re.compile(r"^(?:\.\./)+shared(?:/terraform-provider(?:/[\w.-]*)?)?/?$")
 URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 QUOTED = r"(?:\"(?P<dq>[^\"\n]+)\"|'(?P<sq>[^'\n]+)'|“(?P<cq>[^”\n]+)”)"
 FILE_SYMBOL = re.compile(r"`?(?P<path>[\w./-]+\.py)`?(?:'s `(?P<name>[A-Za-z_]\w*)`|::(?P<test>[A-Za-z_]\w*))")
@@ -210,11 +213,15 @@ def dangling(tree: Tree, names: list[str] | None = None) -> list[str]:
                 path = match["path"].rstrip(".,;:")
                 if match["next"] in ("*", "{", "<", "$", "["):
                     path = path[: path.rfind("/") + 1]
-                why = check_path(tree, path)
+                # A document may name a file relative to its own folder (terraform/README.md: tests/x.tftest.hcl).
+                beside = os.path.join(os.path.dirname(name), path) if name.endswith(".md") else path
+                why = check_path(tree, path) and check_path(tree, beside)
                 if why:
                     found.append(f"{where}: {path}: {why}")
             for match in parent_path.finditer(line if not name.endswith(".py") else ""):
                 relative = match["path"].rstrip(".,;:")
+                if PROVIDER_MIRROR.match(relative):
+                    continue
                 resolved = os.path.normpath(os.path.join(os.path.dirname(name), relative))
                 if not resolved.startswith("..") and check_path(tree, resolved):
                     found.append(f"{where}: {relative}: no such file or folder (from {os.path.dirname(name)}/)")
