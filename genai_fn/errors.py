@@ -232,10 +232,13 @@ def from_upstream(
     ref = f" (opc-request-id {request_id})" if request_id else ""
 
     if status == 404 and resource:
+        # `resource` is an identifier (routes.Resource): the code as it is, the message in words. On a
+        # nested path (a container's file) the service's own message says which of the two is missing.
+        said = f" OCI Generative AI says: {upstream_message[:200]}" if upstream_message else ""
         hint = _NOT_FOUND_HINTS.get(resource, "")
         return ApiError(
             404,
-            f"No such {resource}, or it is not visible to this function{ref}. {hint}".rstrip(),
+            f"No such {resource.replace('_', ' ')}, or it is not visible to this function{ref}.{said} {hint}".rstrip(),
             type="invalid_request_error",
             code=f"{resource}_not_found",
         )
