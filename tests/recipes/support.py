@@ -51,12 +51,13 @@ class Block:
 
 
 def recipe(title: str, document: Path = RECIPES) -> list[Block]:
-    """The fenced code blocks of the `## title` section, in order."""
+    """The fenced code blocks of the `## title` section, in order; a block indented in a list item, dedented."""
     text = document.read_text()
     sections = re.split(r"^## ", text, flags=re.M)
     found = [s for s in sections if s.split("\n", 1)[0].strip() == title]
     assert found, f"no section '## {title}' in {document.name}"
-    return [Block(m[1], m[2]) for m in re.finditer(r"^```(\w*)\n(.*?)^```$", found[0], flags=re.M | re.S)]
+    fences = re.finditer(r"^( *)```(\w*)\n(.*?)^\1```$", found[0], flags=re.M | re.S)
+    return [Block(m[2], re.sub(f"^{m[1]}", "", m[3], flags=re.M)) for m in fences]
 
 
 def command_env(line: str) -> tuple[dict[str, str], list[str]]:

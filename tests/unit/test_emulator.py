@@ -577,6 +577,12 @@ def test_calls_record_every_path(api: httpx.Client, emulator: Emulator) -> None:
         ("POST", "/openai/v1/containers", 200),
     ]
     assert recorded[0].query == "limit=1" and recorded[1].body == {"name": "c"}
+    # The same record for another process (make run's emulator), unsigned like the fault control.
+    listed = httpx.get(f"http://{emulator.host}:{emulator.port}/_emulator/calls").json()["calls"][before:]
+    assert [(c["method"], c["path"], c["status"], c["jti"]) for c in listed] == [
+        (c.method, c.path, c.status, c.jti) for c in recorded
+    ]
+    assert listed[1]["body"] == {"name": "c"} and all(c["jti"] for c in listed)
 
 
 def test_input_items_do_not_outlive_their_response(api: httpx.Client, emulator: Emulator) -> None:

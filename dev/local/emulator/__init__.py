@@ -19,7 +19,8 @@ the request body. Fault names: 429, 429-no-retry-after, 500, 503, slow, hang,
 drop, malformed, truncate, 401-until-rotate, and for streamed creates only
 partial-stream (clean end without the final event), error-event (the stream
 ends with an `error` event) and no-done (a Chat Completions stream without
-`data: [DONE]`). Every request is recorded in `Emulator.calls`.
+`data: [DONE]`). Every request is recorded in `Emulator.calls` (and listed,
+for another process, by `GET /_emulator/calls`).
 
 Modules, each importing only those before it: `wire` (shared shapes and
 helpers), `state` (what the service holds: resources, limits, models),

@@ -173,6 +173,7 @@ class Emulator:
             self._stopping = asyncio.Event()
             app = web.Application(client_max_size=64 * 1024 * 1024)
             app.router.add_route("*", "/_emulator/faults", self._control)
+            app.router.add_route("GET", "/_emulator/calls", self._calls)
             app.router.add_route("*", PREFIX + "/{tail:.*}", self._handle)
             app.router.add_route("*", CONTROL_PREFIX + "/{tail:.*}", self._handle)
             return app
@@ -194,6 +195,11 @@ class Emulator:
         self.stop()
 
     # -- request handling ------------------------------------------------------
+
+    async def _calls(self, request: web.Request) -> web.Response:
+        """The call record, for a test in another process than the emulator's (`make run`'s)."""
+        fields = ("method", "path", "status", "fault", "jti", "reason", "body", "query")
+        return web.json_response({"calls": [{f: getattr(c, f) for f in fields} for c in list(self.calls)]})
 
     async def _control(self, request: web.Request) -> web.Response:
         if request.method == "DELETE":
