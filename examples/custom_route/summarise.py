@@ -1,7 +1,7 @@
 """`POST …/v1/summarise {"text": "..."}` → `{"summary": "...", "model": "..."}`: a route the function answers itself.
 
-A custom route (docs/make-it-yours.md, "Add a custom route"): copy this file
-to `genai_fn/summarise.py` and give it a row in `genai_fn/routes.py`'s table.
+A custom route (docs/make-it-yours.md "Add a custom route"): copy this file
+into `genai_fn/` and give it a row in the table of `genai_fn/routes.py`.
 It asks the Responses API for the summary through the OpenAI SDK
 (`service.openai()`: the SDK on the function's own signed connection), inside
 the call's time budget: the SDK gets what is left of the `Fn-Deadline`

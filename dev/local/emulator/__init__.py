@@ -1,7 +1,7 @@
 """A local OCI Generative AI OpenAI-compatible API that checks requests as OCI would.
 
 A real HTTP server (aiohttp) on 127.0.0.1 serving, under `/openai/v1`, what
-Oracle documents there (FIELD-NOTES, "OCI's OpenAI-compatible surface"):
+Oracle documents there (https://docs.oracle.com/en-us/iaas/Content/generative-ai/openai-compatible-api.htm):
 Responses (create, retrieve, delete, input items, cancel), Chat Completions
 (JSON and server-sent events), Conversations (and their items), Files, Vector
 Stores (files, file batches, search) and Containers (files), in OpenAI's wire shapes, kept

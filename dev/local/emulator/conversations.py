@@ -1,7 +1,7 @@
 """Conversations: create, retrieve, update (`POST /conversations/{id}`), delete, and their items.
 
-Oracle's "Conversations API" page documents these on /openai/v1 (FIELD-NOTES,
-"OCI's OpenAI-compatible surface"); shapes follow openai/types/conversations.
+Oracle's "Conversations API" page documents these on /openai/v1 (https://docs.oracle.com/en-us/iaas/
+Content/generative-ai/conversations-api.htm); shapes follow openai/types/conversations.
 A Responses create with `conversation` appends its input and output items.
 """
 

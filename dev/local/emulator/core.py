@@ -247,7 +247,7 @@ class Emulator:
                     return early
             if found is None:
                 # GET /models included: Oracle's pages for the OpenAI-compatible endpoint do not
-                # list it (FIELD-NOTES "OCI's OpenAI-compatible surface"); the function answers it.
+                # list it (the function answers it): https://docs.oracle.com/en-us/iaas/Content/generative-ai/openai-compatible-api.htm
                 raise Refusal(404, "NotFound", f"No route for {request.method} {request.path}")
             stream_fault = fault.kind if fault and fault.kind in STREAM_FAULTS else ""
             if streaming:

@@ -2,7 +2,7 @@
 
 Oracle documents `/files`, `/vector_stores` (`/{id}/files`, `/{id}/search`; file
 batches are `file_batches`, built on this module's vector store helpers) and
-`/containers` on /openai/v1 (FIELD-NOTES, "OCI's OpenAI-compatible surface");
+`/containers` on /openai/v1 (https://docs.oracle.com/en-us/iaas/Content/generative-ai/openai-compatible-api.htm);
 shapes follow openai/types (FileObject, VectorStore, VectorStoreFile,
 VectorStoreSearchResponse, containers/*). Vector store management (create,
 list, retrieve, update, delete) is served on the control plane, the rest on

@@ -17,7 +17,7 @@ import httpx
 import openai
 import pytest
 
-from tests.recipes.support import Block, LocalRun, command_env, copy_project, make_run, recipe
+from tests.integration.recipes import Block, LocalRun, command_env, copy_project, make_run, recipe
 
 pytestmark = pytest.mark.integration
 
@@ -131,7 +131,7 @@ def test_add_a_custom_route(tmp_path: Path) -> None:
 
     source, target = shlex.split(copy.text)[1:]
     assert shlex.split(copy.text)[0] == "cp"
-    shutil.copyfile(project / source, project / target)
+    shutil.copy(project / source, project / target)  # into the folder, as cp does
     routes_py = _routes_py(project)
     code = routes_py.read_text()
     (old_import,) = [line for line in code.splitlines() if line.startswith("from . import ")]
