@@ -462,15 +462,23 @@ def test_file_batch_refusals_name_what_is_missing(api: httpx.Client, control: ht
     no_store = api.get("/vector_stores/vs_gone/file_batches/vsfb_gone/files")
     assert no_store.status_code == 404 and no_store.json()["error"]["message"].startswith("Vector store with id")
     assert no_store.json()["error"]["param"] == "vector_store_id"
+    assert (no_batch.json()["error"]["code"], no_store.json()["error"]["code"]) == (
+        "file_batch_not_found",
+        "vector_store_not_found",
+    )
 
 
-def test_a_missing_container_is_named_on_its_files_paths(api: httpx.Client) -> None:
+def test_a_404_names_what_is_missing_as_an_identifier(api: httpx.Client) -> None:
     for path in ("/containers/cntr_gone/files", "/containers/cntr_gone/files/cfile_x/content"):
         error = api.get(path).json()["error"]
         assert error["message"] == "Container with id 'cntr_gone' not found." and error["param"] == "container_id"
+        assert error["code"] == "container_not_found"
     container = ok(api.post("/containers", json={"name": "c"}))
     error = api.get(f"/containers/{container['id']}/files/cfile_x").json()["error"]
     assert error["message"].startswith("Container file with id 'cfile_x'") and error["param"] == "file_id"
+    assert error["code"] == "container_file_not_found"
+    assert api.get("/files/file-gone").json()["error"]["code"] == "file_not_found"
+    assert api.get("/responses/resp_gone").json()["error"]["code"] == "response_not_found"
 
 
 def test_vector_store_management_is_on_the_control_plane_only(api: httpx.Client, control: httpx.Client) -> None:

@@ -92,7 +92,7 @@ def _item(state: State, req: Request) -> tuple[StoredConversation, dict[str, Any
     stored = _get(state, req)
     found = next((i for i in stored.items if i["id"] == req.params["item"]), None)
     if found is None:
-        raise not_found("Item", req.params["item"], "item_id")
+        raise not_found("Conversation item", req.params["item"], "item_id")
     return stored, found
 
 

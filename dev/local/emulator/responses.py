@@ -230,7 +230,7 @@ def _stored(state: State, ident: str) -> dict[str, Any]:
         state.responses[ident] = state.background.pop(ident)
     stored = state.responses.get(ident)
     if stored is None:
-        raise OpenAIRefusal(404, f"Response with id '{ident}' not found.", "response_id", "not_found")
+        raise not_found("Response", ident, "response_id")
     return stored
 
 

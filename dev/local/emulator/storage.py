@@ -65,7 +65,7 @@ async def _upload(state: State, req: Request) -> Upload:
 def _file(state: State, ident: str) -> StoredFile:
     stored = state.files.get(ident)
     if stored is None:
-        raise OpenAIRefusal(404, f"No such File object: {ident}", "id", "not_found")
+        raise OpenAIRefusal(404, f"No such File object: {ident}", "id", "file_not_found")
     return stored
 
 
@@ -144,7 +144,7 @@ def uploaded(state: State, file_id: Any, param: str = "file_id") -> StoredFile:
         raise missing(param)
     source = state.files.get(file_id)
     if source is None:
-        raise OpenAIRefusal(404, f"No such File object: {file_id}", param, "not_found")
+        raise OpenAIRefusal(404, f"No such File object: {file_id}", param, "file_not_found")
     return source
 
 
@@ -344,7 +344,7 @@ async def create_container(state: State, req: Request) -> web.StreamResponse:
     for file_id in req.payload.get("file_ids") or []:
         source = state.files.get(file_id)
         if source is None:
-            raise OpenAIRefusal(404, f"No such File object: {file_id}", "file_ids", "not_found")
+            raise OpenAIRefusal(404, f"No such File object: {file_id}", "file_ids", "file_not_found")
         _container_file(container, source.meta["filename"], source.data, source.content_type, "user")
     state.containers[meta["id"]] = container
     return json_response(meta)
@@ -377,7 +377,7 @@ async def create_container_file(state: State, req: Request) -> web.StreamRespons
             raise (
                 missing("file")
                 if file_id is None
-                else OpenAIRefusal(404, f"No such File object: {file_id}", "file_id", "not_found")
+                else OpenAIRefusal(404, f"No such File object: {file_id}", "file_id", "file_not_found")
             )
         stored = _container_file(container, source.meta["filename"], source.data, source.content_type, "user")
     return json_response(stored.meta)

@@ -52,7 +52,12 @@ class OpenAIRefusal(Refusal):
 
 
 def not_found(kind: str, ident: str, param: str) -> OpenAIRefusal:
-    return OpenAIRefusal(404, f"{kind} with id '{ident}' not found.", param, "not_found")
+    """A 404 naming what is missing: `kind` in the message, as an identifier in the code ("container_not_found")."""
+    return OpenAIRefusal(404, f"{kind} with id '{ident}' not found.", param, not_found_code(kind))
+
+
+def not_found_code(kind: str) -> str:
+    return kind.lower().replace(" ", "_") + "_not_found"
 
 
 def missing(param: str) -> OpenAIRefusal:
