@@ -1,4 +1,4 @@
-"""Vector store file batches and a container's missing files, with the OpenAI SDK through the local gateway:
+"""Vector store file batches, and 404s that name what is missing, with the OpenAI SDK through the local gateway:
 client → gateway → fdk → function (route table) → emulator (signature checked)."""
 
 from __future__ import annotations
@@ -47,3 +47,15 @@ def test_a_missing_batch_or_store_is_a_404_naming_it(sdk: openai.OpenAI) -> None
     with pytest.raises(openai.NotFoundError) as no_store:
         sdk.vector_stores.file_batches.create(vector_store_id="vs_gone", file_ids=["file-x"])
     assert cast(Any, no_store.value.body)["code"] == "vector_store_not_found"
+
+
+def test_a_missing_container_is_named_on_its_files_paths(sdk: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as no_container:
+        sdk.containers.files.retrieve("cfile_x", container_id="cntr_gone")
+    error = cast(Any, no_container.value.body)
+    assert error["code"] == "container_not_found" and error["message"].startswith("No such container,")
+    container = sdk.containers.create(name="c")
+    with pytest.raises(openai.NotFoundError) as no_file:
+        sdk.containers.files.retrieve("cfile_x", container_id=container.id)
+    error = cast(Any, no_file.value.body)
+    assert error["code"] == "container_file_not_found" and error["message"].startswith("No such container file,")
