@@ -22,9 +22,11 @@ A new API family is also one `Family` member and its Oracle page in `PAGES`.
 
 A row says:
   method, path    `{…}` segments are ids, checked against `ID`
-  family          which API the row belongs to (`Family`): docs, gateway routes,
-                  and what a per-client restriction names
-  handler         None: checked as below and sent on; else the function that answers
+  family          which API the row belongs to (`Family`): docs/api.md, and what a
+                  per-client family restriction names
+  handler         None: checked as below and sent on (`passthrough`); else the
+                  function that answers, `(row, route path, request, service,
+                  record) -> Reply` (see `health`, `models`, `not_offered`, `simple`)
   body            what the request carries (JSON object, multipart upload, nothing)
   model           the body names a model: allow-list and aliases apply
   tokens          the body's output-token fields: capped by GENAI_MAX_OUTPUT_TOKENS
