@@ -9,7 +9,6 @@ way: wire → state → table → families → core.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,10 +76,6 @@ class State:
     files: dict[str, StoredFile] = field(default_factory=dict)
     vector_stores: dict[str, StoredVectorStore] = field(default_factory=dict)
     containers: dict[str, StoredContainer] = field(default_factory=dict)
-
-    def serve_models(self, names: Iterable[str]) -> None:
-        """Serve these models too (a region where the models a deployment names exist)."""
-        self.models = self.models | frozenset(names)
 
     def stored_bytes(self) -> int:
         return sum(len(f.data) for f in self.files.values()) + sum(
