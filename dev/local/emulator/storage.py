@@ -1,7 +1,6 @@
 """Files, Vector Stores (with their files and search) and Containers (with their files), kept in memory.
 
-Oracle documents `/files`, `/vector_stores` (`/{id}/files`, `/{id}/search`; file
-batches are `file_batches`, built on this module's vector store helpers) and
+Oracle documents `/files`, `/vector_stores` (`/{id}/files`, `/{id}/search`) and
 `/containers` on /openai/v1 (https://docs.oracle.com/en-us/iaas/Content/generative-ai/openai-compatible-api.htm);
 shapes follow openai/types (FileObject, VectorStore, VectorStoreFile,
 VectorStoreSearchResponse, containers/*). Vector store management (create,
@@ -9,7 +8,8 @@ list, retrieve, update, delete) is served on the control plane, the rest on
 inference (Oracle's QuickStart endpoint table, as genai_fn/settings.py reads
 it). Uploads are multipart/form-data,
 parsed with aiohttp's multipart reader; contents are served back as the
-bytes uploaded, with the content type they were uploaded with.
+bytes uploaded, with the content type they were uploaded with. Vector store
+file batches are `file_batches`, built on this module's vector store helpers.
 """
 
 from __future__ import annotations
