@@ -81,7 +81,7 @@ def ensure_venv(example: Example) -> Path:
             return example.python
         stamp.unlink(missing_ok=True)
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(example.venv)], check=True)
-        pip = [str(example.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        pip = [str(example.python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--require-hashes"]
         installed = subprocess.run([*pip, "-r", str(example.requirements)], capture_output=True, text=True)
         if installed.returncode != 0:
             raise RuntimeError(f"pip install -r {example.requirements} failed:\n{installed.stdout}{installed.stderr}")

@@ -228,6 +228,8 @@ def upstream_stream_incomplete(problem: str, upstream_message: str, request_id: 
 _NOT_FOUND_HINTS = {
     "response": "Responses are kept only when created with store=true.",
 }
+#: An upstream error code that names what was not found, as an identifier.
+_NOT_FOUND_CODE = re.compile(r"[a-z][a-z_]{0,60}_not_found")
 
 
 def from_upstream(
@@ -250,10 +252,16 @@ def from_upstream(
     ref = f" (opc-request-id {request_id})" if request_id else ""
 
     if status == 404 and resource:
+        # `resource` is an identifier (routes.Resource): the code as it is, the message in words. On a
+        # nested path (a container's file) the service's own message says which of the two is missing,
+        # and so does its code when it names one ("container_not_found"): then that is what is missing.
+        if _NOT_FOUND_CODE.fullmatch(upstream_code):
+            resource = upstream_code.removesuffix("_not_found")
+        said = f" OCI Generative AI says: {upstream_message[:200]}" if upstream_message else ""
         hint = _NOT_FOUND_HINTS.get(resource, "")
         return ApiError(
             404,
-            f"No such {resource}, or it is not visible to this function{ref}. {hint}".rstrip(),
+            f"No such {resource.replace('_', ' ')}, or it is not visible to this function{ref}.{said} {hint}".rstrip(),
             type="invalid_request_error",
             code=f"{resource}_not_found",
         )

@@ -1,26 +1,62 @@
-"""The HTTP API: one table of every path the function serves, and how each is checked.
+"""The HTTP API: one table of every path the function answers, and how each is checked.
 
-The function serves OCI Generative AI's OpenAI-compatible API under whatever
-prefix the API Gateway deployment gives it: a request for
-`<prefix>/v1/<path>` is matched on `<path>` against `ROUTES`, checked as the
-matching row says, and sent, signed by the function's identity, to
-`<GENAI_BASE_URL>/<path>`. Besides those, `POST …/` is the simple route (one
-prompt in, the text out; also what `fn invoke` reaches) and `GET …/health`
-answers without calling the model.
+`ROUTES` is the one source of truth for the function's surface. Each row is a
+method on a path relative to the API Gateway deployment's path prefix:
+`/v1/<OpenAI path>` for the API (checked as the row says, then sent, signed by
+the function's identity, to `<GENAI_BASE_URL>/<OpenAI path>`), `/` for the
+simple route (one prompt in, the text out; also what `fn invoke` reaches) and
+`/health`. Rows with a `handler` are answered by the function itself: the
+simple route, health, the model list, and the OpenAI paths OCI does not offer
+(`not_offered`: 404 `not_offered_by_oci`).
 
-Adding a route is one `Route(...)` line below, plus its tests. A row says:
-  method, path     `{…}` segments are ids, checked against `ID`
-  body             what the request carries (JSON object, multipart upload, nothing)
-  model            the body names a model: allow-list and aliases apply
-  tokens           the body's output-token fields: capped by GENAI_MAX_OUTPUT_TOKENS
-  query            the query parameters passed on; any other is refused, since
-                   the function signs what it sends with its own identity
-  retry            IDEMPOTENT (reads, deletes), UNSENT_ONLY (creates) or GENERATE
-                   (a model answer: idempotent when it stores nothing, see `retry`)
-  stream           the event stream a `stream: true` answer is checked as
-  resource         what a 404 on this path means ("no such conversation")
-  plane            where OCI serves it: the inference endpoint, or the control plane
-                   (vector store create/list/retrieve/update/delete)
+Generated from the rows, never written by hand (`make routes` rewrites them,
+and tests/unit/test_route_table.py fails, naming the difference, while either
+is stale; the generator is dev/routes_gen.py):
+  terraform/routes.json  the gateway routes terraform/apigateway.tf builds, and
+                         the routes the local gateway (dev/local/gateway.py) serves
+  docs/api.md            the route-by-route table
+
+Adding a route is one `Route(...)` row in `ROUTES`, the emulator's support for
+it (dev/local/emulator/, for a path OCI serves), its tests, and `make routes`.
+A new API family is also one `Family` member and its Oracle page in `PAGES`.
+
+A row says:
+  method, path    `{…}` segments are ids, checked against `ID`
+  family          which API the row belongs to (`Family`): docs/api.md, and what a
+                  per-client family restriction names
+  handler         None: checked as below and sent on (`passthrough`); else the
+                  function that answers, `(row, route path, request, service,
+                  record) -> Reply` (see `health`, `models`, `not_offered`, `simple`)
+  body            what the request carries (JSON object, multipart upload, nothing)
+  model           the body names a model: allow-list and aliases apply
+  tokens          the body's output-token fields: capped by GENAI_MAX_OUTPUT_TOKENS
+  default_tokens  the one of `tokens` that GENAI_DEFAULT_OUTPUT_TOKENS fills in
+                  when the request sets none of them ("" for none)
+  query           the query parameters passed on; any other is refused, since
+                  the function signs what it sends with its own identity
+  repeat          when a failed attempt is tried again (`Repeat`)
+  stream          the event stream a streamed answer is checked as (whole, or 502):
+                  asked for with `"stream": true` in a JSON body, or with
+                  `?stream=true` on a route without a body
+  resource        what a 404 on this path means (`Resource`): code `<resource>_not_found`
+  plane           where OCI serves it: the inference endpoint, or the control plane
+                  (vector store create/list/retrieve/update/delete)
+  anonymous       served without an API key (GET /health, on its own deployment)
+  about           one line for docs/api.md: what a handler row answers, or what a
+                  not-offered path is
+
+How a request finds its row. The function is not told the deployment's prefix, so:
+  - a direct invocation (`fn invoke`, not through the gateway) is the simple route;
+  - a path with a `/v1/` segment is `/v1/` and what follows, one trailing `/`
+    dropped (when the prefix has a `/v1/` of its own, the one that leads to a
+    row). API Gateway's `{rest*}` also matches zero segments
+    (https://docs.oracle.com/en-us/iaas/Content/APIGateway/Tasks/apigatewayaddingparamswildcards.htm),
+    so `…/v1/responses/` reaches the function, and it means `/v1/responses`, as
+    an OpenAI SDK user would expect;
+  - a path whose last segment is `health` is `/health` (`…/v1/health` too: the
+    health deployment routes `/health`, and an SDK user's base URL ends in `/v1`);
+  - a path ending in `/` is the deployment root `/` (the gateway's only route
+    outside `/v1/…` and `/health`), unless it has a `/v1/` with more after it.
 """
 
 from __future__ import annotations
@@ -28,7 +64,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,10 +81,47 @@ ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,255}$")
 MULTIPART = "multipart/form-data"
 SIMPLE_FIELDS = {"input", "instructions", "model", "previous_response_id", "max_output_tokens", "temperature"}
 SIMPLE_TYPES = (*JSON_TYPES, "text/plain")
+#: The API's paths start here, under the deployment's prefix; what follows is the OpenAI path.
+API_ROOT = "/v1"
 
-GENERATE = "generate"  # a retry rule resolved per request (see `_retry_rule`)
 _PAGE = frozenset({"after", "before", "limit", "order"})
 _INCLUDE = frozenset({"include", "include[]"})
+
+
+class Family(enum.Enum):
+    """Which API a row belongs to. The value is the name settings and docs use."""
+
+    SIMPLE = "simple"
+    HEALTH = "health"
+    MODELS = "models"
+    RESPONSES = "responses"
+    CHAT = "chat"
+    CONVERSATIONS = "conversations"
+    FILES = "files"
+    VECTOR_STORES = "vector_stores"
+    CONTAINERS = "containers"
+    EMBEDDINGS = "embeddings"
+    COMPLETIONS = "completions"
+    UPLOADS = "uploads"
+
+
+#: The Oracle page documenting each family on OCI's OpenAI-compatible base, under
+#: https://docs.oracle.com/en-us/iaas/Content/generative-ai/ ("" where Oracle documents none).
+PAGES: dict[Family, str] = {
+    Family.SIMPLE: "",
+    Family.HEALTH: "",
+    Family.MODELS: "",
+    Family.RESPONSES: "responses-api.htm",
+    Family.CHAT: "chat-completions-api.htm",
+    Family.CONVERSATIONS: "conversations-api.htm",
+    Family.FILES: "files.htm",
+    Family.VECTOR_STORES: "vector-store-files.htm, vector-store-file-batches.htm; store management: "
+    "get-started-agents.htm (QuickStart table: the control plane)",
+    Family.CONTAINERS: "containers-api.htm",
+    Family.EMBEDDINGS: "",
+    Family.COMPLETIONS: "",
+    Family.UPLOADS: "",
+}
 
 
 class Body(enum.Enum):
@@ -63,179 +136,76 @@ class Plane(enum.Enum):
     CONTROL = "control"
 
 
+class Repeat(enum.Enum):
+    """When a failed upstream attempt is tried again (see `retry`)."""
+
+    #: Reads, deletes, updates: after any transient failure.
+    IDEMPOTENT = "idempotent"
+    #: Creates: only after failures that show the service never acted on the request.
+    UNSENT_ONLY = "unsent_only"
+    #: A model answer: IDEMPOTENT when it stores nothing, else UNSENT_ONLY (decided per request).
+    GENERATE = "generate"
+
+
+class Resource(enum.Enum):
+    """What a path's ids point at; the value is an identifier, used in error codes."""
+
+    RESPONSE = "response"
+    CONVERSATION = "conversation"
+    CONVERSATION_ITEM = "conversation_item"
+    FILE = "file"
+    VECTOR_STORE = "vector_store"
+    VECTOR_STORE_FILE = "vector_store_file"
+    FILE_BATCH = "file_batch"
+    CONTAINER = "container"
+    CONTAINER_FILE = "container_file"
+
+
+#: Answers a row itself: (row, the request's route path, request, service, log record) -> reply.
+Handler = Callable[["Route", str, Request, Service, CallRecord], Reply]
+
+
 @dataclass(frozen=True)
 class Route:
     """One row of the table: a method on a path, and everything the function checks on it."""
 
     method: str
     path: str
+    family: Family
+    handler: Handler | None = None
     body: Body = Body.NONE
     model: bool = False
     tokens: tuple[str, ...] = ()
+    default_tokens: str = ""
     query: frozenset[str] = frozenset()
-    retry: retry.Rule | str = retry.Rule.IDEMPOTENT
+    repeat: Repeat = Repeat.IDEMPOTENT
     stream: streams.Kind | None = None
-    resource: str = ""
+    resource: Resource | None = None
     plane: Plane = Plane.INFERENCE
+    anonymous: bool = False
+    about: str = ""
 
     @property
     def name(self) -> str:
         return f"{self.method} {self.path}"
 
-
-_IDEM = retry.Rule.IDEMPOTENT
-_CREATE = retry.Rule.UNSENT_ONLY
-
-# Sources for what OCI serves: docs/api.md (one Oracle page per family).
-#: Also what the simple route sends.
-RESPONSES_CREATE = Route(
-    "POST", "/responses", Body.JSON, model=True, tokens=("max_output_tokens",), retry=GENERATE,
-    stream=streams.Kind.RESPONSES,
-)  # fmt: skip
-
-ROUTES: tuple[Route, ...] = (
-    # Responses
-    RESPONSES_CREATE,
-    Route("GET", "/responses/{id}", query=_INCLUDE | {"starting_after", "include_obfuscation"}, resource="response"),
-    Route("DELETE", "/responses/{id}", resource="response"),
-    Route("GET", "/responses/{id}/input_items", query=_PAGE | _INCLUDE, resource="response"),
-    Route("POST", "/responses/{id}/cancel", retry=_CREATE, resource="response"),
-    # Chat Completions
-    Route(
-        "POST",
-        "/chat/completions",
-        Body.JSON,
-        model=True,
-        tokens=("max_tokens", "max_completion_tokens"),
-        retry=GENERATE,
-        stream=streams.Kind.CHAT,
-    ),
-    # Conversations and their items
-    Route("POST", "/conversations", Body.JSON, retry=_CREATE),
-    Route("GET", "/conversations/{id}", resource="conversation"),
-    Route("POST", "/conversations/{id}", Body.JSON, resource="conversation"),
-    Route("DELETE", "/conversations/{id}", resource="conversation"),
-    Route("GET", "/conversations/{id}/items", query=_PAGE | _INCLUDE, resource="conversation"),
-    Route("POST", "/conversations/{id}/items", Body.JSON, query=_INCLUDE, retry=_CREATE, resource="conversation"),
-    Route("GET", "/conversations/{id}/items/{item}", query=_INCLUDE, resource="conversation item"),
-    Route("DELETE", "/conversations/{id}/items/{item}", resource="conversation item"),
-    # Files
-    Route("POST", "/files", Body.UPLOAD, retry=_CREATE),
-    Route("GET", "/files", query=_PAGE | {"purpose"}),
-    Route("GET", "/files/{id}", resource="file"),
-    Route("DELETE", "/files/{id}", resource="file"),
-    Route("GET", "/files/{id}/content", resource="file"),
-    # Vector stores: the stores themselves on the control plane, their files and search on inference
-    Route("POST", "/vector_stores", Body.JSON, retry=_CREATE, plane=Plane.CONTROL),
-    Route("GET", "/vector_stores", query=_PAGE, plane=Plane.CONTROL),
-    Route("GET", "/vector_stores/{id}", resource="vector store", plane=Plane.CONTROL),
-    Route("POST", "/vector_stores/{id}", Body.JSON, resource="vector store", plane=Plane.CONTROL),
-    Route("DELETE", "/vector_stores/{id}", resource="vector store", plane=Plane.CONTROL),
-    Route("POST", "/vector_stores/{id}/files", Body.JSON, retry=_CREATE, resource="vector store"),
-    Route("GET", "/vector_stores/{id}/files", query=_PAGE | {"filter"}, resource="vector store"),
-    Route("GET", "/vector_stores/{id}/files/{file}", resource="vector store file"),
-    Route("POST", "/vector_stores/{id}/files/{file}", Body.JSON, resource="vector store file"),
-    Route("DELETE", "/vector_stores/{id}/files/{file}", resource="vector store file"),
-    Route("POST", "/vector_stores/{id}/search", Body.JSON, retry=_IDEM, resource="vector store"),
-    Route("POST", "/vector_stores/{id}/file_batches", Body.JSON, retry=_CREATE, resource="vector store"),
-    Route("GET", "/vector_stores/{id}/file_batches/{batch}", resource="file batch"),
-    Route("POST", "/vector_stores/{id}/file_batches/{batch}/cancel", retry=_CREATE, resource="file batch"),
-    Route("GET", "/vector_stores/{id}/file_batches/{batch}/files", query=_PAGE | {"filter"}, resource="file batch"),
-    # Containers and their files
-    Route("POST", "/containers", Body.JSON, retry=_CREATE),
-    Route("GET", "/containers", query=_PAGE),
-    Route("GET", "/containers/{id}", resource="container"),
-    Route("DELETE", "/containers/{id}", resource="container"),
-    Route("POST", "/containers/{id}/files", Body.UPLOAD, retry=_CREATE, resource="container"),
-    Route("GET", "/containers/{id}/files", query=_PAGE, resource="container"),
-    Route("GET", "/containers/{id}/files/{file}", resource="container file"),
-    Route("DELETE", "/containers/{id}/files/{file}", resource="container file"),
-    Route("GET", "/containers/{id}/files/{file}/content", resource="container file"),
-)
-
-#: OpenAI paths OCI does not serve (not in Oracle's documentation): a 404 that says so.
-NOT_OFFERED: dict[str, str] = {
-    "/responses/input_tokens": "Counting input tokens (POST /responses/input_tokens)",
-    "/responses/compact": "Compacting a response (POST /responses/compact)",
-    "/embeddings": "Embeddings on the OpenAI-compatible base (OCI serves them through its own API)",
-    "/completions": "The legacy Completions API",
-    "/uploads": "Multipart uploads (/uploads)",
-}
+    @property
+    def upstream_path(self) -> str:
+        """The OpenAI path: relative to the OpenAI-compatible base URL."""
+        return self.path.removeprefix(API_ROOT)
 
 
-def dispatch(request: Request, service: Service, record: CallRecord) -> Reply:
-    """Answer `request`, or raise `ApiError`."""
-    if not request.through_gateway or request.path.endswith("/"):
-        record.route = "simple"
-        _require_method(request, ("POST",))
-        return simple(request, service, record)
-    api_path = _api_path(request.path)
-    if api_path is None or api_path == "/health":
-        if request.path.rsplit("/", 1)[-1] == "health":
-            record.route = "health"
-            _require_method(request, ("GET",))
-            return health(service)
-        raise errors.unknown_route(request.path[:200])
-    if api_path == "/models" or api_path.startswith("/models/"):
-        record.route = "models"
-        _require_method(request, ("GET",))
-        return models(service, api_path)
-    route = match(request.method, api_path)
-    record.route = route.name
-    return passthrough(route, api_path, request, service, record)
+# -- rows the function answers itself -------------------------------------------
 
 
-def match(method: str, api_path: str) -> Route:
-    """The row for `method` on `api_path` (ids checked), or the 404/405 that says why there is none."""
-    if api_path in NOT_OFFERED:
-        raise errors.not_offered(NOT_OFFERED[api_path])
-    segments = api_path.strip("/").split("/")
-    methods = []
-    for route in ROUTES:
-        template = route.path.strip("/").split("/")
-        if len(template) != len(segments):
-            continue
-        if all(t == s or (t.startswith("{") and s) for t, s in zip(template, segments, strict=True)):
-            if route.method == method:
-                _check_ids(template, segments)
-                return route
-            methods.append(route.method)
-    if methods:
-        raise errors.method_not_allowed(method, tuple(dict.fromkeys(methods)))
-    raise errors.unknown_route(api_path[:200])
-
-
-def passthrough(route: Route, api_path: str, request: Request, service: Service, record: CallRecord) -> Reply:
-    """Check the request as its row says, send it signed, and pass the answer back as it came."""
-    settings, upstream = service.require()
-    content, content_type, payload, capped = _request_body(route, request, settings, record, service.log_prompts)
-    out = Outbound(
-        method=route.method,
-        path=api_path,
-        retry_rule=_retry_rule(route, payload),
-        content=content,
-        content_type=content_type,
-        params=_query(route, request),
-        stream=route.stream if payload.get("stream") is True else None,
-        resource=route.resource if "{" in route.path else "",
-        control_plane=route.plane is Plane.CONTROL,
-    )
-    answer = upstream.send(out, _budget(request, settings), record)
-    _record_answer(record, route, answer)
-    headers = {"Content-Type": answer.content_type, **_upstream_ref(record), **capped}
-    if answer.ending is not None:
-        headers["Cache-Control"] = "no-cache"
-    return Reply(answer.status, answer.content, headers)
-
-
-def health(service: Service) -> Reply:
+def health(route: Route, path: str, request: Request, service: Service, record: CallRecord) -> Reply:
     """Anonymous: says the function is up and configured, nothing about how."""
     service.require()
     return Reply.json(200, {"status": "ok"})
 
 
-def models(service: Service, api_path: str) -> Reply:
-    """GET …/models and …/models/{id}, answered from the allow-list and aliases.
+def models(route: Route, path: str, request: Request, service: Service, record: CallRecord) -> Reply:
+    """GET …/v1/models and …/v1/models/{id}, answered from the allow-list and aliases.
 
     Oracle documents no /models on the OpenAI-compatible base, and the names a
     client may use here are this deployment's choice anyway (GENAI_ALLOWED_MODELS,
@@ -243,18 +213,23 @@ def models(service: Service, api_path: str) -> Reply:
     """
     settings, _ = service.require()
     names = settings.served_models()
-    if api_path == "/models":
+    if "{" not in route.path:
         return Reply.json(200, {"object": "list", "data": [_model_object(settings, n) for n in names]})
-    name = api_path[len("/models/") :]
+    name = path.rsplit("/", 1)[-1]
     if name not in names and settings.resolve_model(name) is None:
         raise errors.model_not_found(name)
     return Reply.json(200, _model_object(settings, name))
 
 
-def simple(request: Request, service: Service, record: CallRecord) -> Reply:
+def not_offered(route: Route, path: str, request: Request, service: Service, record: CallRecord) -> Reply:
+    """A path OpenAI serves and OCI Generative AI does not: a 404 that says so."""
+    raise errors.not_offered(route.about)
+
+
+def simple(route: Route, path: str, request: Request, service: Service, record: CallRecord) -> Reply:
     """One prompt in, the text out: for curl, scripts, `fn invoke` and people without an OpenAI SDK.
 
-    The request becomes a Responses create and takes the same path as every other route.
+    The request becomes a Responses create (`RESPONSES_CREATE`) and takes the same path as every other route.
     """
     settings, upstream = service.require()
     _check_size(request, settings)
@@ -284,17 +259,17 @@ def simple(request: Request, service: Service, record: CallRecord) -> Reply:
     for name in ("instructions", "previous_response_id"):
         if name in fields and not isinstance(fields[name], str):
             raise errors.bad_request(f"'{name}' must be a string.", param=name)
-    route = RESPONSES_CREATE
-    capped = _check_generation(route, fields, settings, record, service.log_prompts)
+    create = RESPONSES_CREATE
+    capped = _check_generation(create, fields, settings, record, service.log_prompts)
     out = Outbound(
         "POST",
-        route.path,
-        retry_rule=_retry_rule(route, fields),
+        create.upstream_path,
+        retry_rule=_retry_rule(create, fields),
         content=_dumps(fields),
         content_type="application/json",
     )
     answer = upstream.send(out, _budget(request, settings), record)
-    result = _record_answer(record, route, answer, text_limit=answer_fields.SIMPLE_TEXT_LIMIT)
+    result = _record_answer(record, create, answer, text_limit=answer_fields.SIMPLE_TEXT_LIMIT)
     if not result.complete or result.output_text is None:
         raise errors.upstream_malformed(record.opc_request_id, "an answer the simple route cannot read its text from")
     if result.text_cut:
@@ -314,24 +289,288 @@ def simple(request: Request, service: Service, record: CallRecord) -> Reply:
     )
 
 
+# -- the table -------------------------------------------------------------------
+
+_IDEM = Repeat.IDEMPOTENT
+_CREATE = Repeat.UNSENT_ONLY
+_R = Family.RESPONSES
+_CONV = Family.CONVERSATIONS
+_FILES = Family.FILES
+_VS = Family.VECTOR_STORES
+_CNTR = Family.CONTAINERS
+
+#: Also what the simple route sends.
+RESPONSES_CREATE = Route(
+    "POST", "/v1/responses", _R, body=Body.JSON, model=True, tokens=("max_output_tokens",),
+    default_tokens="max_output_tokens", repeat=Repeat.GENERATE, stream=streams.Kind.RESPONSES,
+)  # fmt: skip
+
+# Sources for what OCI serves: docs/api.md (one Oracle page per family, `PAGES`).
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "POST",
+        "/",
+        Family.SIMPLE,
+        simple,
+        about="one prompt in (JSON or text), the text out; sent as a Responses create",
+    ),
+    Route("GET", "/health", Family.HEALTH, health, anonymous=True, about="up and configured; no model call"),
+    # Responses
+    RESPONSES_CREATE,
+    Route(
+        "GET",
+        "/v1/responses/{id}",
+        _R,
+        query=_INCLUDE | {"starting_after", "include_obfuscation", "stream"},
+        stream=streams.Kind.RESPONSES,
+        resource=Resource.RESPONSE,
+    ),
+    Route("DELETE", "/v1/responses/{id}", _R, resource=Resource.RESPONSE),
+    Route("GET", "/v1/responses/{id}/input_items", _R, query=_PAGE | _INCLUDE, resource=Resource.RESPONSE),
+    Route("POST", "/v1/responses/{id}/cancel", _R, repeat=_CREATE, resource=Resource.RESPONSE),
+    Route(
+        "POST",
+        "/v1/responses/input_tokens",
+        _R,
+        not_offered,
+        about="Counting input tokens (POST /responses/input_tokens)",
+    ),
+    Route("POST", "/v1/responses/compact", _R, not_offered, about="Compacting a response (POST /responses/compact)"),
+    # Chat Completions
+    Route(
+        "POST",
+        "/v1/chat/completions",
+        Family.CHAT,
+        body=Body.JSON,
+        model=True,
+        tokens=("max_tokens", "max_completion_tokens"),
+        default_tokens="max_tokens",
+        repeat=Repeat.GENERATE,
+        stream=streams.Kind.CHAT,
+    ),
+    # Conversations and their items
+    Route("POST", "/v1/conversations", _CONV, body=Body.JSON, repeat=_CREATE),
+    Route("GET", "/v1/conversations/{id}", _CONV, resource=Resource.CONVERSATION),
+    Route("POST", "/v1/conversations/{id}", _CONV, body=Body.JSON, resource=Resource.CONVERSATION),
+    Route("DELETE", "/v1/conversations/{id}", _CONV, resource=Resource.CONVERSATION),
+    Route("GET", "/v1/conversations/{id}/items", _CONV, query=_PAGE | _INCLUDE, resource=Resource.CONVERSATION),
+    Route(
+        "POST",
+        "/v1/conversations/{id}/items",
+        _CONV,
+        body=Body.JSON,
+        query=_INCLUDE,
+        repeat=_CREATE,
+        resource=Resource.CONVERSATION,
+    ),
+    Route("GET", "/v1/conversations/{id}/items/{item}", _CONV, query=_INCLUDE, resource=Resource.CONVERSATION_ITEM),
+    Route("DELETE", "/v1/conversations/{id}/items/{item}", _CONV, resource=Resource.CONVERSATION_ITEM),
+    # Files
+    Route("POST", "/v1/files", _FILES, body=Body.UPLOAD, repeat=_CREATE),
+    Route("GET", "/v1/files", _FILES, query=_PAGE | {"purpose"}),
+    Route("GET", "/v1/files/{id}", _FILES, resource=Resource.FILE),
+    Route("DELETE", "/v1/files/{id}", _FILES, resource=Resource.FILE),
+    Route("GET", "/v1/files/{id}/content", _FILES, resource=Resource.FILE),
+    # Vector stores: the stores themselves on the control plane, their files and search on inference
+    Route("POST", "/v1/vector_stores", _VS, body=Body.JSON, repeat=_CREATE, plane=Plane.CONTROL),
+    Route("GET", "/v1/vector_stores", _VS, query=_PAGE, plane=Plane.CONTROL),
+    Route("GET", "/v1/vector_stores/{id}", _VS, resource=Resource.VECTOR_STORE, plane=Plane.CONTROL),
+    Route("POST", "/v1/vector_stores/{id}", _VS, body=Body.JSON, resource=Resource.VECTOR_STORE, plane=Plane.CONTROL),
+    Route("DELETE", "/v1/vector_stores/{id}", _VS, resource=Resource.VECTOR_STORE, plane=Plane.CONTROL),
+    Route("POST", "/v1/vector_stores/{id}/files", _VS, body=Body.JSON, repeat=_CREATE, resource=Resource.VECTOR_STORE),
+    Route("GET", "/v1/vector_stores/{id}/files", _VS, query=_PAGE | {"filter"}, resource=Resource.VECTOR_STORE),
+    Route("GET", "/v1/vector_stores/{id}/files/{file}", _VS, resource=Resource.VECTOR_STORE_FILE),
+    Route("POST", "/v1/vector_stores/{id}/files/{file}", _VS, body=Body.JSON, resource=Resource.VECTOR_STORE_FILE),
+    Route("DELETE", "/v1/vector_stores/{id}/files/{file}", _VS, resource=Resource.VECTOR_STORE_FILE),
+    Route("GET", "/v1/vector_stores/{id}/files/{file}/content", _VS, resource=Resource.VECTOR_STORE_FILE),
+    Route("POST", "/v1/vector_stores/{id}/search", _VS, body=Body.JSON, resource=Resource.VECTOR_STORE),
+    Route(
+        "POST",
+        "/v1/vector_stores/{id}/file_batches",
+        _VS,
+        body=Body.JSON,
+        repeat=_CREATE,
+        resource=Resource.VECTOR_STORE,
+    ),
+    Route("GET", "/v1/vector_stores/{id}/file_batches/{batch}", _VS, resource=Resource.FILE_BATCH),
+    Route(
+        "POST", "/v1/vector_stores/{id}/file_batches/{batch}/cancel", _VS, repeat=_CREATE, resource=Resource.FILE_BATCH
+    ),
+    Route(
+        "GET",
+        "/v1/vector_stores/{id}/file_batches/{batch}/files",
+        _VS,
+        query=_PAGE | {"filter"},
+        resource=Resource.FILE_BATCH,
+    ),
+    # Containers and their files
+    Route("POST", "/v1/containers", _CNTR, body=Body.JSON, repeat=_CREATE),
+    Route("GET", "/v1/containers", _CNTR, query=_PAGE),
+    Route("GET", "/v1/containers/{id}", _CNTR, resource=Resource.CONTAINER),
+    Route("DELETE", "/v1/containers/{id}", _CNTR, resource=Resource.CONTAINER),
+    Route("POST", "/v1/containers/{id}/files", _CNTR, body=Body.UPLOAD, repeat=_CREATE, resource=Resource.CONTAINER),
+    Route("GET", "/v1/containers/{id}/files", _CNTR, query=_PAGE, resource=Resource.CONTAINER),
+    Route("GET", "/v1/containers/{id}/files/{file}", _CNTR, resource=Resource.CONTAINER_FILE),
+    Route("DELETE", "/v1/containers/{id}/files/{file}", _CNTR, resource=Resource.CONTAINER_FILE),
+    Route("GET", "/v1/containers/{id}/files/{file}/content", _CNTR, resource=Resource.CONTAINER_FILE),
+    # Models: this deployment's allow-list and aliases
+    Route("GET", "/v1/models", Family.MODELS, models, about="the allow-list (GENAI_ALLOWED_MODELS) and aliases"),
+    Route("GET", "/v1/models/{id}", Family.MODELS, models, about="one allowed model or alias"),
+    # OpenAI paths OCI does not serve (not in Oracle's documentation)
+    Route(
+        "POST",
+        "/v1/embeddings",
+        Family.EMBEDDINGS,
+        not_offered,
+        about="Embeddings on the OpenAI-compatible base (OCI serves them through its own API)",
+    ),
+    Route("POST", "/v1/completions", Family.COMPLETIONS, not_offered, about="The legacy Completions API"),
+    Route("POST", "/v1/uploads", Family.UPLOADS, not_offered, about="Multipart uploads (/uploads)"),
+    Route("POST", "/v1/uploads/{id}/parts", Family.UPLOADS, not_offered, about="Multipart uploads (/uploads)"),
+    Route("POST", "/v1/uploads/{id}/complete", Family.UPLOADS, not_offered, about="Multipart uploads (/uploads)"),
+    Route("POST", "/v1/uploads/{id}/cancel", Family.UPLOADS, not_offered, about="Multipart uploads (/uploads)"),
+)
+
+
+def check_table(rows: Sequence[Route]) -> None:
+    """Refuse a table whose rows contradict each other; run on import, so a bad row fails at start-up."""
+    problems: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        where = row.name
+        if (row.method, row.path) in seen:
+            problems.append(f"{where}: two rows")
+        seen.add((row.method, row.path))
+        if row.method not in ("GET", "POST", "DELETE"):
+            problems.append(f"{where}: method must be GET, POST or DELETE (the gateway routes only those)")
+        if not (row.path == "/" or row.path == "/health" or row.path.startswith(API_ROOT + "/")):
+            problems.append(f"{where}: path must be /, /health or start with {API_ROOT}/")
+        if any(
+            not s or (s.startswith("{") and not re.fullmatch(r"\{[a-z_]+\}", s)) for s in row.path[1:].split("/")[1:]
+        ):
+            problems.append(f"{where}: empty segment or bad {{id}} name")
+        if row.default_tokens and row.default_tokens not in row.tokens:
+            problems.append(f"{where}: default_tokens {row.default_tokens!r} is not one of tokens {row.tokens}")
+        if row.tokens and not row.model:
+            problems.append(f"{where}: tokens without model")
+        if row.model and row.body is not Body.JSON:
+            problems.append(f"{where}: a model row needs a JSON body")
+        if row.resource is not None and "{" not in row.path:
+            problems.append(f"{where}: resource on a path without an id")
+        if row.handler is not None and not row.about:
+            problems.append(f"{where}: a handler row needs `about` (docs/api.md)")
+        if row.anonymous and row.path != "/health":
+            problems.append(f"{where}: only /health is anonymous (it has its own deployment)")
+        if row.family not in PAGES:
+            problems.append(f"{where}: family {row.family.name} has no entry in PAGES")
+    if problems:
+        raise ValueError("route table: " + "; ".join(problems))
+
+
+check_table(ROUTES)
+
+
+# -- dispatch --------------------------------------------------------------------
+
+
+def dispatch(request: Request, service: Service, record: CallRecord) -> Reply:
+    """Answer `request`, or raise `ApiError`."""
+    path = route_path(request)
+    candidates = rows_at(path)
+    # Until a row is chosen the log line says what was asked: the row's path for a 405 (no ids).
+    record.route = f"{request.method} {candidates[0].path if candidates else path[:100]}"
+    route = _choose(request.method, path, candidates)
+    record.route = route.name
+    return (route.handler or passthrough)(route, path, request, service, record)
+
+
+def route_path(request: Request) -> str:
+    """The path a request asks for, as the table writes it (see the module's docstring)."""
+    if not request.through_gateway:
+        return "/"
+    path = request.path
+    root = API_ROOT + "/"
+    # The prefix may itself contain /v1/ (`/api/v1`): the API starts at the first /v1/ that leads to a row.
+    starts = [i for i in range(len(path)) if path.startswith(root, i)]
+    asked = [(root + path[i + len(root) :]).removesuffix("/") for i in starts]
+    if path.rsplit("/", 1)[-1] == "health" and (not asked or asked[-1] == API_ROOT + "/health"):
+        return "/health"
+    found = next((p for p in asked if rows_at(p)), None)
+    if found is not None:
+        return found
+    if path.endswith("/") and (not asked or asked[-1] == API_ROOT):
+        return "/"  # the deployment's root (`<prefix>/`, a prefix that may end in /v1)
+    return asked[0] if asked else path
+
+
+def rows_at(path: str) -> list[Route]:
+    """The rows whose path matches `path`, whatever their method."""
+    segments = path.split("/")
+    rows = [
+        row
+        for row in ROUTES
+        if len(template := row.path.split("/")) == len(segments)
+        and all(t == s or (t.startswith("{") and s) for t, s in zip(template, segments, strict=True))
+    ]
+    # A path written out in full wins over one with ids: /responses/compact is not a response id.
+    exact = [row for row in rows if row.path == path]
+    return exact or rows
+
+
+def match(method: str, path: str) -> Route:
+    """The row for `method` on `path` (ids checked), or the 404/405 that says why there is none."""
+    return _choose(method, path, rows_at(path))
+
+
+def _choose(method: str, path: str, candidates: Sequence[Route]) -> Route:
+    for route in candidates:
+        if route.method == method:
+            _check_ids(route.path, path)
+            return route
+    if candidates and all(r.handler is not_offered for r in candidates):
+        return candidates[0]  # not offered, whichever the method
+    if candidates:
+        raise errors.method_not_allowed(method, tuple(dict.fromkeys(r.method for r in candidates)))
+    raise errors.unknown_route(path[:200])
+
+
+def passthrough(route: Route, path: str, request: Request, service: Service, record: CallRecord) -> Reply:
+    """Check the request as its row says, send it signed, and pass the answer back as it came."""
+    settings, upstream = service.require()
+    content, content_type, payload, capped = _request_body(route, request, settings, record, service.log_prompts)
+    out = Outbound(
+        method=route.method,
+        path=path.removeprefix(API_ROOT),
+        retry_rule=_retry_rule(route, payload),
+        content=content,
+        content_type=content_type,
+        params=_query(route, request),
+        stream=route.stream if _streamed(route, request, payload) else None,
+        resource=route.resource.value if route.resource else "",
+        control_plane=route.plane is Plane.CONTROL,
+    )
+    answer = upstream.send(out, _budget(request, settings), record)
+    _record_answer(record, route, answer)
+    headers = {"Content-Type": answer.content_type, **_upstream_ref(record), **capped}
+    if answer.ending is not None:
+        headers["Cache-Control"] = "no-cache"
+    return Reply(answer.status, answer.content, headers)
+
+
 # -- checks -------------------------------------------------------------------
 
 
-def _api_path(path: str) -> str | None:
-    """The OpenAI path after the first `/v1/` segment, or None for a path outside the API."""
-    _, sep, tail = path.partition("/v1/")
-    if not sep:
-        return None
-    return "/" + tail.strip("/") if tail.strip("/") else None
+def _streamed(route: Route, request: Request, payload: dict[str, Any]) -> bool:
+    """Did the request ask for an event stream: `"stream": true` in its body, or `?stream=true` without one."""
+    if route.stream is None:
+        return False
+    if route.body is Body.NONE:
+        return request.query.get("stream", [""])[-1].lower() == "true"
+    return payload.get("stream") is True
 
 
-def _require_method(request: Request, allowed: tuple[str, ...]) -> None:
-    if request.method not in allowed:
-        raise errors.method_not_allowed(request.method, allowed)
-
-
-def _check_ids(template: Sequence[str], segments: Sequence[str]) -> None:
-    for name, value in zip(template, segments, strict=True):
+def _check_ids(template: str, path: str) -> None:
+    for name, value in zip(template.split("/"), path.split("/"), strict=True):
         if name.startswith("{") and not ID.match(value):
             raise errors.bad_request(f"{value[:80]!r} is not a valid id.", param=name.strip("{}"))
 
@@ -382,6 +621,7 @@ def _check_generation(
         raise errors.bad_request("'model' must be a non-empty string.", param="model")
     model = settings.resolve_model(requested)
     if model is None:
+        record.model = requested[:100]  # the refused name, for the log line
         names = ", ".join(settings.served_models())
         raise errors.bad_request(
             f"Model {requested[:100]!r} is not allowed here; allowed: {names} "
@@ -392,7 +632,7 @@ def _check_generation(
     payload["model"] = model
     record.model = model
 
-    if route.stream is streams.Kind.CHAT:
+    if route.family is Family.CHAT:
         if not isinstance(payload.get("messages"), list) or not payload["messages"]:
             raise errors.bad_request("'messages' must be a non-empty list.", param="messages")
         if log_prompts:
@@ -411,8 +651,8 @@ def _check_generation(
         if tokens > settings.max_output_tokens:
             payload[name] = settings.max_output_tokens
             capped["X-Output-Tokens-Capped"] = f"{name}={settings.max_output_tokens} (asked {tokens})"
-    if not present and settings.default_output_tokens:
-        payload[route.tokens[0]] = settings.default_output_tokens
+    if not present and route.default_tokens and settings.default_output_tokens:
+        payload[route.default_tokens] = settings.default_output_tokens
 
     if payload.get("temperature") is not None:
         t = payload["temperature"]
@@ -439,10 +679,13 @@ def _check_input(payload: dict[str, Any]) -> None:
 
 
 def _retry_rule(route: Route, payload: dict[str, Any]) -> retry.Rule:
-    if isinstance(route.retry, retry.Rule):
-        return route.retry
-    # A model answer that is not stored creates nothing: repeating it is safe.
-    stores = payload.get("store", route.stream is streams.Kind.RESPONSES) is not False or bool(
+    if route.repeat is Repeat.IDEMPOTENT:
+        return retry.Rule.IDEMPOTENT
+    if route.repeat is Repeat.UNSENT_ONLY:
+        return retry.Rule.UNSENT_ONLY
+    # GENERATE: a model answer that is not stored creates nothing, so repeating it is safe.
+    # Responses are stored unless `store: false`; chat completions only when asked.
+    stores = payload.get("store", route.family is Family.RESPONSES) is not False or bool(
         payload.get("conversation") or payload.get("background")
     )
     return retry.Rule.UNSENT_ONLY if stores else retry.Rule.IDEMPOTENT

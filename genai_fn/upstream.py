@@ -147,7 +147,7 @@ class Upstream:
         return httpx.Client(
             auth=signer,
             base_url=s.base_url,
-            # The project travels as OpenAI-Project, as the OpenAI SDK sends it (FIELD-NOTES: required).
+            # The project (required), as the OpenAI SDK sends it: https://docs.oracle.com/iaas/Content/generative-ai/use-project.htm
             # Accept-Encoding is set, not left to httpx (which adds br or zstd when their packages are
             # installed): `transport.read_decoded` inflates exactly these codings, within the cap.
             headers={"OpenAI-Project": s.project_ocid, "Accept-Encoding": transport.ACCEPT_ENCODING},

@@ -22,8 +22,14 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parents[1]
+#: After this long a refusal is no longer propagation: policies take effect within minutes and the
+#: function's resource-principal token is cached 15 minutes ("Accessing Other Oracle Cloud
+#: Infrastructure Resources from Running Functions",
+#: https://docs.oracle.com/en-us/iaas/Content/Functions/Tasks/functionsaccessingociresources.htm).
+IAM_SETTLE_S = 17 * 60.0
 TF_DIR = ROOT / "terraform"
 TFVARS = TF_DIR / "terraform.tfvars"
 
@@ -93,6 +99,14 @@ class Deployer:
         if self.run(["docker", "info"], capture=True).returncode != 0:
             raise Stop(
                 "The Docker daemon does not answer (docker info failed).", "Start Docker and run make deploy again."
+            )
+        # Checked before anything is applied: the IAM wait at the very end needs it,
+        # and finding out after two applies and two image builds wastes all of them.
+        if not os.environ.get("GENAI_API_KEY"):
+            raise Stop(
+                "GENAI_API_KEY is not set: make deploy ends by calling the endpoint with it, to wait for IAM.",
+                "export GENAI_API_KEY=<the key make api-key printed for one of your api_clients> "
+                "(jwt mode: a valid token), then run make deploy again.",
             )
 
     def tfvars_flag(self) -> bool:
@@ -185,7 +199,10 @@ class Deployer:
 
     # --- IAM ------------------------------------------------------------------
 
-    def wait_for_iam(self, s: Mapping[str, object], *, tries: int, interval_s: float) -> None:
+    def wait_for_iam(
+        self, s: Mapping[str, object], *, tries: int, interval_s: float, settle_s: float = IAM_SETTLE_S
+    ) -> None:
+        """Call the endpoint until it works; once IAM has had settle_s, a refusal is a missing statement."""
         from ops import smoke
 
         self.step("Waiting for IAM (a new policy and the function's token cache take up to ~15 minutes)")
@@ -196,8 +213,21 @@ class Deployer:
                 "export GENAI_API_KEY=<the key make api-key printed>, then: "
                 f"make smoke URL={s['gateway_url']} KEY=$GENAI_API_KEY",
             )
+        ctx = smoke.Context(
+            region=str(s.get("genai_region") or ""),
+            project_ocid=str(s.get("genai_project_ocid") or ""),
+            dynamic_group=str(s.get("dynamic_group_name") or smoke.Context.dynamic_group),
+            compartment=str(s.get("compartment_ocid") or smoke.Context.compartment),
+            verb=str(s.get("genai_function_verb") or "use"),
+            statements=tuple(str(x) for x in cast(Sequence[object], s.get("function_statements") or ())),
+        )
+        started = time.monotonic()
+        finding = None
         for attempt in range(1, tries + 1):
-            finding = smoke.probe(str(s["gateway_url"]), key, model=str(s["default_model"]))
+            # Until then a refusal is propagation (the function's token is cached
+            # 15 minutes); after it, the same refusal means a statement is missing.
+            ctx.iam_settled = time.monotonic() - started >= settle_s
+            finding = smoke.probe(str(s["gateway_url"]), key, model=str(s["default_model"]), ctx=ctx)
             if finding is None:
                 print("    ready: a Responses call through the gateway succeeded")
                 return
@@ -206,9 +236,11 @@ class Deployer:
                 raise Stop(finding.message, finding.fix)
             if attempt < tries:
                 time.sleep(interval_s)
+        statements = "".join(f"\n  {line}" for line in ctx.required_statements())
         raise Stop(
             f"IAM still refuses the function after {tries} tries.",
-            "Run make smoke URL=... KEY=... for the statement to check, and the Console's policy and dynamic group.",
+            "Check that these statements are in ACTIVE policies and the dynamic group matches the function, then "
+            f"make smoke URL={s['gateway_url']} KEY=$GENAI_API_KEY ARGS=--iam-settled:{statements}",
         )
 
     # --- the commands -----------------------------------------------------------

@@ -53,12 +53,33 @@ class Context:
     compartment: str = "<compartment OCID>"
     verb: str = "use"
     iam_settled: bool = False
+    #: The function's statements as Terraform applied them (deploy_settings.function_statements);
+    #: empty: the ones the default policies/ files render for dynamic_group and compartment.
+    statements: tuple[str, ...] = ()
+
+    @property
+    def scope(self) -> str:
+        # The root compartment is named "tenancy" in a statement (terraform/iam.tf, local.compartment_scope).
+        return "tenancy" if self.compartment.startswith("ocid1.tenancy.") else f"compartment id {self.compartment}"
 
     def statement(self, verb: str | None = None) -> str:
-        return (
-            f"allow dynamic-group {self.dynamic_group} to {verb or self.verb} generative-ai-family "
-            f"in compartment id {self.compartment}"
-        )
+        return f"allow dynamic-group {self.dynamic_group} to {verb or self.verb} generative-ai-family in {self.scope}"
+
+    def required_statements(self) -> list[str]:
+        """Every statement the function needs for Responses and Conversations, exactly as policies/ renders them.
+
+        policies/genai-function.policy (the family, at the chosen verb) and
+        policies/genai-responses.policy (manage on the response and conversation types).
+        """
+        if self.statements:
+            return list(self.statements)
+        return [
+            self.statement(),
+            *(
+                f"allow dynamic-group {self.dynamic_group} to manage generative-ai-{kind} in {self.scope}"
+                for kind in ("response", "conversation")
+            ),
+        ]
 
 
 @dataclass
@@ -135,27 +156,24 @@ def classify(step: str, status: int, body: bytes, ctx: Context) -> Finding | Non
                 status,
             )
         if ctx.iam_settled:
-            verb = "manage" if step in ("delete", "conversation") else ctx.verb
-            extra = ""
-            if step in ("create", "stream", "get", "delete", "conversation"):
-                # A field report, not Oracle's docs: see policies/README.md.
-                kind = "conversation" if step == "conversation" else "response"
-                extra = (
-                    f" If it is already there, add: allow dynamic-group {ctx.dynamic_group} to manage "
-                    f"generative-ai-{kind} in compartment id {ctx.compartment} (policies/README.md)."
-                )
+            listed = "".join(f"\n          {line}" for line in ctx.required_statements())
             return Finding(
                 "missing_statement",
-                f"OCI Generative AI refuses the function's identity for {step}, after IAM has settled.",
-                f'Add this statement (policies/genai-function.policy; genai_function_verb = "{verb}"): '
-                f"{ctx.statement(verb)}{extra}",
+                f"OCI Generative AI still refuses the function's identity for {step}, after IAM has had time "
+                "to settle (15 minutes: the function's token cache): a statement is missing or not in effect.",
+                "Check that each of these statements is in an ACTIVE policy (Console: Identity > Policies, "
+                "compartment of the stack; terraform apply creates them from policies/) and that the dynamic "
+                f"group {ctx.dynamic_group} matches the function:{listed}\n"
+                '        If all are there, set genai_function_verb = "manage" (what Oracle\'s QuickStart grants) '
+                "and apply (policies/README.md).",
                 status,
             )
         return Finding(
             "iam_propagation",
             "OCI Generative AI refuses the function's identity: IAM is probably still propagating.",
             "Wait up to 15 minutes after the last policy change (the function's token is cached that long) and "
-            "run again with --iam-settled; if it persists, this statement is missing: " + ctx.statement(),
+            "run again with --iam-settled; if it persists, one of these is missing: "
+            + "; ".join(ctx.required_statements()),
             status,
         )
     if step == "delete" and code == "response_not_found":

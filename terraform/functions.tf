@@ -4,6 +4,12 @@
 locals {
   application_name = "${var.name}-app"
 
+  # `fn deploy` names each function after the `name:` of its func.yaml, so
+  # that file is the one place a name is set; these copy it
+  # (tests/terraform/test_terraform_structure.py checks they agree).
+  function_name            = "genai-responses"  # func.yaml
+  authorizer_function_name = "genai-authorizer" # authorizer/func.yaml
+
   # Names that must be unique in the whole tenancy (dynamic group, policies,
   # OCIR repositories, usage-plan subscriber tokens) carry a short id of where
   # this stack lives, so a second stack with the same var.name (staging in
@@ -12,8 +18,9 @@ locals {
 
   # Non-secret settings of the main function (it reads them as environment
   # variables). OCI_AUTH is left unset: the function picks resource principal.
+  # GENAI_PROJECT_OCID is added in app_config: it is unknown until the
+  # project exists, and everything sized or filtered here must be known at plan.
   function_config = {
-    GENAI_PROJECT_OCID          = oci_generative_ai_project.this.id
     GENAI_REGION                = local.genai_region
     GENAI_DEFAULT_MODEL         = var.genai_default_model
     GENAI_ALLOWED_MODELS        = join(",", var.genai_allowed_models)
@@ -58,7 +65,11 @@ locals {
 
 locals {
   # Drop empty values (no API clients yet) rather than set empty config keys.
-  app_config = { for k, v in merge(local.function_config, local.authorizer_config) : k => v if v != "" }
+  app_settings = { for k, v in merge(local.function_config, local.authorizer_config) : k => v if v != "" }
+  app_config   = merge(local.app_settings, { GENAI_PROJECT_OCID = oci_generative_ai_project.this.id })
+  # Size of app_config with a 128-character stand-in for the project OCID
+  # (about 90 characters in practice), so the 4 KB check runs at plan time.
+  app_config_bytes = length(jsonencode(merge(local.app_settings, { GENAI_PROJECT_OCID = format("%0128d", 0) })))
 }
 
 resource "oci_functions_application" "this" {
@@ -74,16 +85,31 @@ resource "oci_functions_application" "this" {
   # apply goes on into a provider error (Terraform docs, "Checks" vs
   # "Custom conditions"); a precondition stops the plan with this message.
   lifecycle {
-    # Each create_network = false stack must name its subnets.
+    # Each create_network = false stack must name its subnets (see also the gateway's).
     precondition {
-      condition     = var.create_network || (var.existing_function_subnet_ocid != null && var.existing_gateway_subnet_ocid != null)
-      error_message = "create_network is false: set existing_function_subnet_ocid and existing_gateway_subnet_ocid."
+      condition     = var.create_network || local.existing_function_subnet_ocid != null
+      error_message = "create_network is false: set existing_function_subnet_ocid (the private subnet of the functions)."
     }
     # OCI Functions limits an application's configuration to 4 KB; each API
-    # key hash costs about 80 bytes.
+    # key hash costs about 80 bytes. Measured with room for the project OCID,
+    # which is unknown until the first apply, so the plan of phase 1 already
+    # says so instead of the apply (local.app_config_bytes).
     precondition {
-      condition     = length(jsonencode(local.app_config)) < 4096
-      error_message = "The application config is over the Functions config size limit (4 KB): fewer API key hashes, or use jwt mode."
+      condition     = local.app_config_bytes < 4096
+      error_message = "The application config would be ${local.app_config_bytes} bytes, over the Functions config limit (4 KB): fewer API key hashes, or use jwt mode."
+    }
+    precondition {
+      condition     = var.genai_default_output_tokens <= var.genai_max_output_tokens
+      error_message = "genai_default_output_tokens (${var.genai_default_output_tokens}) must not exceed genai_max_output_tokens (${var.genai_max_output_tokens})."
+    }
+    # Known from the first plan: say it there, not after fn deploy in phase 2.
+    precondition {
+      condition     = var.auth_mode != "api_keys" || length(local.api_clients) > 0
+      error_message = "auth_mode is api_keys but no client is configured: create a key with `make api-key NAME=<client>` and add its hash line to api_clients (or api_key_hashes)."
+    }
+    precondition {
+      condition     = var.auth_mode != "jwt" || (local.jwt_jwks_uri != null && length(var.jwt_issuers) > 0 && length(var.jwt_audiences) > 0)
+      error_message = "auth_mode is jwt: set jwt_jwks_uri, jwt_issuers and jwt_audiences."
     }
     # authorizer/keys.py refuses such a config, which would lock every client out.
     precondition {
@@ -104,9 +130,9 @@ data "oci_objectstorage_namespace" "this" {
 locals {
   ocir_namespace = data.oci_objectstorage_namespace.this.namespace
   # Repository names are unique per tenancy (its Object Storage namespace).
-  ocir_prefix    = coalesce(var.ocir_repository_prefix, "${var.name}-${local.stack_id}")
+  ocir_prefix    = coalesce(local.ocir_repository_prefix, "${var.name}-${local.stack_id}")
   ocir_registry  = "${local.ocir_host}/${local.ocir_namespace}/${local.ocir_prefix}"
-  function_names = var.auth_mode == "api_keys" ? [var.function_name, var.authorizer_function_name] : [var.function_name]
+  function_names = var.auth_mode == "api_keys" ? [local.function_name, local.authorizer_function_name] : [local.function_name]
 }
 
 # Created here, in the stack's compartment, before the first push: otherwise
@@ -124,14 +150,14 @@ resource "oci_artifacts_container_repository" "functions" {
 data "oci_functions_functions" "main" {
   count          = var.functions_deployed ? 1 : 0
   application_id = oci_functions_application.this.id
-  display_name   = var.function_name
+  display_name   = local.function_name
   state          = "ACTIVE"
 }
 
 data "oci_functions_functions" "authorizer" {
   count          = var.functions_deployed && var.auth_mode == "api_keys" ? 1 : 0
   application_id = oci_functions_application.this.id
-  display_name   = var.authorizer_function_name
+  display_name   = local.authorizer_function_name
   state          = "ACTIVE"
 }
 

@@ -9,18 +9,26 @@ locals {
   iam_prefix         = "${var.name}-${local.stack_id}"
   dynamic_group_name = "${local.iam_prefix}-functions"
 
+  # A policy names a compartment as "compartment id <ocid>", but the root
+  # compartment as "tenancy" ("Policy Syntax", Location:
+  # https://docs.oracle.com/iaas/Content/Identity/policysyntax/policysyntax.htm).
+  compartment_scope = startswith(var.compartment_ocid, "ocid1.tenancy.") ? "tenancy" : "compartment id ${var.compartment_ocid}"
+  network_scope     = startswith(local.network_compartment, "ocid1.tenancy.") ? "tenancy" : "compartment id ${local.network_compartment}"
+
   policy_vars = {
     compartment_ocid         = var.compartment_ocid
+    compartment_scope        = local.compartment_scope
+    network_scope            = local.network_scope
     network_compartment_ocid = local.network_compartment
     dynamic_group_name       = local.dynamic_group_name
-    developer_group_name     = coalesce(var.developer_group_name, "unused")
+    developer_group_name     = coalesce(local.developer_group_name, "unused")
     function_ocid            = coalesce(local.function_id, "unused")
     genai_verb               = var.genai_function_verb
   }
 
   # Non-blank, non-comment lines of a rendered policy file.
   rendered_policies = {
-    for f in ["genai-function", "genai-stores", "api-gateway", "developer-group", "functions-service"] :
+    for f in ["genai-function", "genai-responses", "genai-stores", "api-gateway", "developer-group", "functions-service"] :
     f => [
       for line in split("\n", templatefile("${local.policies_dir}/${f}.policy", local.policy_vars)) :
       trimspace(line) if trimspace(line) != "" && !startswith(trimspace(line), "#")
@@ -58,6 +66,20 @@ resource "oci_identity_policy" "genai_function" {
   depends_on     = [oci_identity_dynamic_group.functions]
 }
 
+# Its own policy: the resource-type names in it are known from a field report,
+# not from an Oracle permission page; a rejected name fails this policy alone
+# (policies/genai-responses.policy).
+resource "oci_identity_policy" "genai_responses" {
+  count          = var.grant_genai_response_statements ? 1 : 0
+  provider       = oci.home
+  compartment_id = var.compartment_ocid
+  name           = "${local.iam_prefix}-function-responses"
+  description    = "The ${var.name} function may store and read responses and conversations (policies/genai-responses.policy)"
+  statements     = local.rendered_policies["genai-responses"]
+  freeform_tags  = local.tags
+  depends_on     = [oci_identity_dynamic_group.functions]
+}
+
 resource "oci_identity_policy" "genai_stores" {
   count          = var.grant_genai_store_permissions ? 1 : 0
   provider       = oci.home
@@ -79,7 +101,7 @@ resource "oci_identity_policy" "api_gateway" {
 }
 
 resource "oci_identity_policy" "developers" {
-  count          = var.developer_group_name == null ? 0 : 1
+  count          = local.developer_group_name == null ? 0 : 1
   provider       = oci.home
   compartment_id = var.compartment_ocid
   name           = "${local.iam_prefix}-developers-genai"

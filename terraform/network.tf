@@ -7,9 +7,9 @@ locals {
   network_count = var.create_network ? 1 : 0
   tags          = merge({ "project" = var.name }, var.freeform_tags)
 
-  function_subnet_id  = var.create_network ? oci_core_subnet.functions[0].id : var.existing_function_subnet_ocid
-  gateway_subnet_id   = var.create_network ? oci_core_subnet.gateway[0].id : var.existing_gateway_subnet_ocid
-  network_compartment = coalesce(var.network_compartment_ocid, var.compartment_ocid)
+  function_subnet_id  = var.create_network ? oci_core_subnet.functions[0].id : local.existing_function_subnet_ocid
+  gateway_subnet_id   = var.create_network ? oci_core_subnet.gateway[0].id : local.existing_gateway_subnet_ocid
+  network_compartment = coalesce(local.network_compartment_ocid, var.compartment_ocid)
 }
 
 data "oci_core_services" "all" {

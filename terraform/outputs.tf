@@ -6,7 +6,7 @@ locals {
   auth_header    = var.auth_mode == "api_keys" ? "Authorization: Bearer $GENAI_API_KEY" : "Authorization: Bearer $GENAI_JWT"
   deploy_authz   = var.auth_mode == "api_keys" ? "(cd authorizer && fn deploy --app ${local.application_name} --no-bump)\n" : ""
   phase2_pending = !var.functions_deployed
-  fn_profile     = var.oci_config_profile == null ? "" : "fn update context oracle.profile ${var.oci_config_profile}\n"
+  fn_profile     = local.oci_config_profile == null ? "" : "fn update context oracle.profile ${local.oci_config_profile}\n"
   # Every command printed here runs from the repository root (func.yaml is
   # there, authorizer/ below it, terraform/ beside them).
   at_repo_root = "test -f func.yaml -a -d authorizer -a -d terraform || { echo 'Run this from the repository root (where func.yaml is).' >&2; exit 1; }"
@@ -111,7 +111,7 @@ output "deploy_settings" {
     fn_context          = local.fn_context
     functions_api_url   = local.functions_api
     compartment_ocid    = var.compartment_ocid
-    oci_config_profile  = var.oci_config_profile
+    oci_config_profile  = local.oci_config_profile
     ocir_host           = local.ocir_host
     ocir_namespace      = local.ocir_namespace
     ocir_registry       = local.ocir_registry
@@ -123,6 +123,25 @@ output "deploy_settings" {
     default_model       = var.genai_default_model
     dynamic_group_name  = local.dynamic_group_name
     genai_function_verb = var.genai_function_verb
-    functions_deployed  = var.functions_deployed
+    # Every statement granted to the function, as applied: what `make deploy`
+    # prints when IAM still refuses once propagation is over.
+    function_statements = concat(
+      local.rendered_policies["genai-function"],
+      var.grant_genai_response_statements ? local.rendered_policies["genai-responses"] : [],
+      var.grant_genai_store_permissions ? local.rendered_policies["genai-stores"] : [],
+    )
+    functions_deployed = var.functions_deployed
+  }
+}
+
+# Phase 1 leaves no API behind, and in Resource Manager nothing else says so:
+# this check turns into a warning on every plan and apply of phase 1 (a
+# warning, not an error: phase 1 is a correct state, only an unfinished one).
+# While it shows, the dynamic group matches every function in the
+# compartment (SECURITY.md, "Phase 1").
+check "deployment_phase" {
+  assert {
+    condition     = var.functions_deployed
+    error_message = "PHASE 1 OF 2: no API is deployed yet and the dynamic group still matches every function in the compartment. Deploy the functions (fn deploy, see output fn_setup_and_deploy), then set functions_deployed = true and apply again (Resource Manager: Edit stack > functions_deployed, then Apply)."
   }
 }

@@ -2,7 +2,7 @@
 # or Resource Manager's instance principal); none are variables here.
 provider "oci" {
   region              = var.region
-  config_file_profile = var.oci_config_profile
+  config_file_profile = local.oci_config_profile
 }
 
 # IAM writes (dynamic groups, policies) are only accepted in the tenancy's home
@@ -27,13 +27,13 @@ locals {
   # The Generative AI project and the endpoint the function calls must be in
   # the same region: a project OCID sent to another region's endpoint is not
   # found there (404 NotAuthorizedOrNotFound).
-  genai_region = coalesce(var.genai_region, var.region)
+  genai_region = coalesce(local.genai_region_input, var.region)
 }
 
 provider "oci" {
   alias               = "home"
   region              = local.home_region
-  config_file_profile = var.oci_config_profile
+  config_file_profile = local.oci_config_profile
 }
 
 # The Generative AI project is created where the function will call it, which
@@ -41,5 +41,5 @@ provider "oci" {
 provider "oci" {
   alias               = "genai"
   region              = local.genai_region
-  config_file_profile = var.oci_config_profile
+  config_file_profile = local.oci_config_profile
 }

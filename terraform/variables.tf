@@ -15,7 +15,7 @@ variable "region" {
   description = "Region for the function, gateway, network and Generative AI project, e.g. us-chicago-1."
   type        = string
   validation {
-    condition     = can(regex("^[a-z]{2,}-[a-z]+-[0-9]+$", var.region))
+    condition     = can(regex("^[a-z]{2,}(-[a-z]+)+-[0-9]+$", var.region))
     error_message = "region must be a region identifier such as us-chicago-1."
   }
 }
@@ -116,7 +116,7 @@ variable "existing_vcn_ocid" {
   type        = string
   default     = null
   validation {
-    condition     = var.existing_vcn_ocid == null || can(regex("^ocid1\\.vcn\\.oc[0-9]+\\.", var.existing_vcn_ocid))
+    condition     = try(trimspace(var.existing_vcn_ocid), "") == "" || can(regex("^ocid1\\.vcn\\.oc[0-9]+\\.", var.existing_vcn_ocid))
     error_message = "existing_vcn_ocid must be a VCN OCID."
   }
 }
@@ -126,7 +126,7 @@ variable "existing_function_subnet_ocid" {
   type        = string
   default     = null
   validation {
-    condition     = var.existing_function_subnet_ocid == null || can(regex("^ocid1\\.subnet\\.oc[0-9]+\\.", var.existing_function_subnet_ocid))
+    condition     = try(trimspace(var.existing_function_subnet_ocid), "") == "" || can(regex("^ocid1\\.subnet\\.oc[0-9]+\\.", var.existing_function_subnet_ocid))
     error_message = "existing_function_subnet_ocid must be a subnet OCID."
   }
 }
@@ -136,7 +136,7 @@ variable "existing_gateway_subnet_ocid" {
   type        = string
   default     = null
   validation {
-    condition     = var.existing_gateway_subnet_ocid == null || can(regex("^ocid1\\.subnet\\.oc[0-9]+\\.", var.existing_gateway_subnet_ocid))
+    condition     = try(trimspace(var.existing_gateway_subnet_ocid), "") == "" || can(regex("^ocid1\\.subnet\\.oc[0-9]+\\.", var.existing_gateway_subnet_ocid))
     error_message = "existing_gateway_subnet_ocid must be a subnet OCID."
   }
 }
@@ -146,7 +146,7 @@ variable "network_compartment_ocid" {
   type        = string
   default     = null
   validation {
-    condition     = var.network_compartment_ocid == null || can(regex("^ocid1\\.(compartment|tenancy)\\.oc[0-9]+\\.\\.[a-z0-9]+$", var.network_compartment_ocid))
+    condition     = try(trimspace(var.network_compartment_ocid), "") == "" || can(regex("^ocid1\\.(compartment|tenancy)\\.oc[0-9]+\\.\\.[a-z0-9]+$", var.network_compartment_ocid))
     error_message = "network_compartment_ocid must be a compartment OCID."
   }
 }
@@ -160,7 +160,7 @@ variable "developer_group_name" {
   type        = string
   default     = null
   validation {
-    condition     = var.developer_group_name == null || can(regex("^('[A-Za-z0-9 _.-]+'/'[A-Za-z0-9 _.-]+'|[A-Za-z0-9_.-]+)$", var.developer_group_name))
+    condition     = try(trimspace(var.developer_group_name), "") == "" || can(regex("^('[A-Za-z0-9 _.-]+'/'[A-Za-z0-9 _.-]+'|[A-Za-z0-9_.-]+)$", var.developer_group_name))
     error_message = "developer_group_name must be a group name (letters, digits, '_', '.', '-') or 'Domain'/'Group'."
   }
 }
@@ -179,6 +179,12 @@ variable "genai_function_verb" {
     condition     = contains(["use", "manage"], var.genai_function_verb)
     error_message = "genai_function_verb must be use or manage."
   }
+}
+
+variable "grant_genai_response_statements" {
+  description = "Grant the function manage on generative-ai-response and generative-ai-conversation (policies/genai-responses.policy), in a policy of its own. On by default: without them a resource principal holding use generative-ai-family was refused on /responses and /conversations. Turn off with genai_function_verb = manage, which covers them."
+  type        = bool
+  default     = true
 }
 
 variable "grant_genai_store_permissions" {
@@ -225,32 +231,12 @@ variable "application_shape" {
   }
 }
 
-variable "function_name" {
-  description = "Name of the main function as fn deploys it (func.yaml at the repository root)."
-  type        = string
-  default     = "genai-responses"
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{0,62}$", var.function_name))
-    error_message = "function_name must be lower-case letters, digits and '-'."
-  }
-}
-
-variable "authorizer_function_name" {
-  description = "Name of the API-key authorizer function as fn deploys it (authorizer/func.yaml)."
-  type        = string
-  default     = "genai-authorizer"
-  validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{0,62}$", var.authorizer_function_name))
-    error_message = "authorizer_function_name must be lower-case letters, digits and '-'."
-  }
-}
-
 variable "ocir_repository_prefix" {
   description = "Prefix of the OCIR repositories fn pushes to: <ocir host>/<namespace>/<prefix>/<function>. null: <name>-<stack id>, unique per stack (repository names are unique in the tenancy)."
   type        = string
   default     = null
   validation {
-    condition     = var.ocir_repository_prefix == null || can(regex("^[a-z0-9][a-z0-9._-]{0,63}$", var.ocir_repository_prefix))
+    condition     = try(trimspace(var.ocir_repository_prefix), "") == "" || can(regex("^[a-z0-9][a-z0-9._-]{0,63}$", var.ocir_repository_prefix))
     error_message = "ocir_repository_prefix must be lower-case letters, digits, '.', '_' or '-'."
   }
 }
@@ -260,7 +246,7 @@ variable "genai_region" {
   type        = string
   default     = null
   validation {
-    condition     = var.genai_region == null || can(regex("^[a-z]{2,}-[a-z]+-[0-9]+$", var.genai_region))
+    condition     = try(trimspace(var.genai_region), "") == "" || can(regex("^[a-z]{2,}(-[a-z]+)+-[0-9]+$", var.genai_region))
     error_message = "genai_region must be a region identifier such as us-chicago-1."
   }
 }
@@ -300,8 +286,10 @@ variable "genai_default_output_tokens" {
   type        = number
   default     = 0
   validation {
-    condition     = var.genai_default_output_tokens >= 0 && var.genai_default_output_tokens <= var.genai_max_output_tokens && floor(var.genai_default_output_tokens) == var.genai_default_output_tokens
-    error_message = "genai_default_output_tokens must be a whole number from 0 to genai_max_output_tokens."
+    # At most genai_max_output_tokens: a precondition in functions.tf (a
+    # validation may name another variable only from Terraform 1.9 on).
+    condition     = var.genai_default_output_tokens >= 0 && var.genai_default_output_tokens <= 131072 && floor(var.genai_default_output_tokens) == var.genai_default_output_tokens
+    error_message = "genai_default_output_tokens must be a whole number from 0 to 131072 (and at most genai_max_output_tokens)."
   }
 }
 
@@ -392,7 +380,7 @@ variable "auth_mode" {
 }
 
 variable "api_clients" {
-  description = "api_keys mode: one entry per client. key_hashes are SHA-256 hex digests of the client's keys (1, or 2 while rotating) printed by `make api-key NAME=<client>`; never the keys. Each client gets its own usage plan: rate_limit_per_second and a quota per quota_unit (MINUTE, HOUR, DAY or MONTH)."
+  description = "api_keys mode: one entry per client. key_hashes are SHA-256 hex digests of the client's keys (1, or 2 while rotating) printed by `make api-key NAME=<client>`; never the keys. Each client gets its own usage plan: rate_limit_per_second and a quota per quota_unit (MINUTE, HOUR, DAY, WEEK or MONTH: oci-go-sdk apigateway QuotaUnitEnum)."
   type = map(object({
     key_hashes            = list(string)
     rate_limit_per_second = optional(number, 2)
@@ -409,8 +397,8 @@ variable "api_clients" {
     error_message = "Each client needs 1 or 2 key_hashes, each 64 lower-case hex characters (SHA-256)."
   }
   validation {
-    condition     = alltrue([for c in values(var.api_clients) : c.rate_limit_per_second >= 1 && c.rate_limit_per_second <= 1000 && c.quota >= 1 && contains(["MINUTE", "HOUR", "DAY", "MONTH"], c.quota_unit)])
-    error_message = "rate_limit_per_second must be 1-1000, quota at least 1, quota_unit MINUTE, HOUR, DAY or MONTH."
+    condition     = alltrue([for c in values(var.api_clients) : c.rate_limit_per_second >= 1 && c.rate_limit_per_second <= 1000 && c.quota >= 1 && contains(["MINUTE", "HOUR", "DAY", "WEEK", "MONTH"], c.quota_unit)])
+    error_message = "rate_limit_per_second must be 1-1000, quota at least 1, quota_unit MINUTE, HOUR, DAY, WEEK or MONTH."
   }
 }
 
@@ -431,7 +419,7 @@ variable "usage_plans_enabled" {
 }
 
 variable "health_rate_limit_per_second" {
-  description = "Rate limit of the anonymous /health deployment, per caller address: probes need little, and it must not share the clients' budget."
+  description = "Rate limit of the anonymous /health deployment, for all callers together (TOTAL): it invokes the function, so this caps what anonymous callers can make it run. Probes need little, and it must not share the clients' budget."
   type        = number
   default     = 1
   validation {
@@ -475,7 +463,7 @@ variable "jwt_jwks_uri" {
   type        = string
   default     = null
   validation {
-    condition     = var.jwt_jwks_uri == null || can(regex("^https://", var.jwt_jwks_uri))
+    condition     = try(trimspace(var.jwt_jwks_uri), "") == "" || can(regex("^https://", var.jwt_jwks_uri))
     error_message = "jwt_jwks_uri must be an https URL."
   }
 }

@@ -5,10 +5,10 @@ terraform {
   required_providers {
     oci = {
       source = "oracle/oci"
-      # 8.21.0 is the first release with oci_generative_ai_project; the
-      # attributes used here were checked against v8.28.0's source
-      # (tests/terraform/data/oci-provider-schema.json). A major release may
-      # rename them, so it has to be adopted on purpose.
+      # 8.21.0 is the first release with oci_generative_ai_project; `make
+      # test` runs init, validate and terraform test with v8.28.0 (built from
+      # Oracle's source; dev/terraform_checks.py). A major release may rename
+      # attributes, so it has to be adopted on purpose.
       version = ">= 8.21.0, < 9.0.0"
     }
   }

@@ -8,6 +8,11 @@ Function containers come from `dev.local.stack` only (`function_env` for the
 in-process tests, `Stack` for the rest), so the tests run the function as
 `make run` and the benchmark do. `make_stack(**options)` starts a Stack on the
 session's emulator and the test's principal; `stack` is the common case.
+
+Each test carries its folder's marker (`-m unit`, `-m terraform`, ...), and the
+folders whose tests start fdk processes carry `integration` too, applied here
+from `FOLDER_MARKERS` so that a test cannot sit in a folder and lack its marker
+(tests/README.md says what each layer proves and when to run it).
 """
 
 from __future__ import annotations
@@ -33,8 +38,33 @@ from dev.local.emulator import Emulator
 from dev.local.stack import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Markers every test in a folder of tests/ carries (registered in pyproject.toml). A folder not listed here is an
+#: error at collection: a new layer is given its markers (and a line in tests/README.md) when it is made.
+FOLDER_MARKERS: dict[str, tuple[str, ...]] = {
+    "unit": ("unit",),
+    "authorizer": ("authorizer",),
+    "tripwires": ("tripwires",),
+    "deploy": ("deploy",),
+    "image": ("image",),
+    "terraform": ("terraform",),
+    "fuzz": ("fuzz",),
+    # These start fdk processes, the emulator and the gateway for every test.
+    "integration": ("integration",),
+    "reliability": ("reliability", "integration"),
+    "examples": ("examples", "integration"),
+}
 #: The function's configuration in every test, under what a test sets itself.
 TEST_CONFIG = {"GENAI_MAX_RETRIES": "2"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests = ROOT / "tests"
+    for item in items:
+        folder = item.path.relative_to(tests).parts[0] if item.path.is_relative_to(tests) else ""
+        if folder not in FOLDER_MARKERS:
+            raise pytest.UsageError(f"{item.nodeid}: tests/{folder} has no markers in tests/conftest.py FOLDER_MARKERS")
+        for marker in FOLDER_MARKERS[folder]:
+            item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")

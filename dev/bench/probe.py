@@ -1,10 +1,11 @@
 """Run in a fresh `python -S` process: time a function's start-up, phase by phase.
 
-    python -S dev/bench/probe.py <project|naive> <func.py>
+    python -S dev/bench/probe.py <project|naive|floor> <func.py>
 
 Prints one JSON line: milliseconds spent importing (fdk, then the function
 and every module its client needs), building the client, and making the first
-request, plus the number of modules loaded after that request. The fdk
+request, plus the number of modules loaded after that request. The floor
+(floor/func.py) has no client and makes no request: imports and modules only. The fdk
 process itself cannot be instrumented without changing what is measured, so
 the benchmark takes the split from this probe and the totals from fdk.
 """
@@ -29,6 +30,9 @@ if kind == "project":
 
     import_signer()
 t_import = time.perf_counter()
+if kind == "floor":
+    print(json.dumps({"imports_ms": (t_import - t0) * 1000, "modules": len(sys.modules)}))
+    sys.exit(0)
 
 body = {"model": "openai.gpt-oss-120b", "input": "Hello, how are you?"}
 if kind == "project":

@@ -1,8 +1,9 @@
 """A local stand-in for the OCI API Gateway deployment in front of the function.
 
 An HTTP server (aiohttp) on 127.0.0.1 with the deployment's routes under its
-path prefix (`ROUTES`, read from terraform/routes.json when it is there, the
-file terraform/apigateway.tf builds its routes from), the same caller
+path prefix (`ROUTES`, read from terraform/routes.json, the file
+terraform/apigateway.tf builds its routes from, generated from the function's
+route table by `make routes`), the same caller
 authentication the Terraform deploys (every route but `/health` needs
 `Authorization: Bearer <key>`, checked by the authorizer), a request size
 limit, and the Functions backend: each request is handed to a free function
@@ -17,7 +18,8 @@ As the deployment does:
   blocks it with `header_transformations.filter_headers` (type BLOCK), see
   https://docs.oracle.com/iaas/Content/APIGateway/Tasks/apigatewayheadertransformations.htm;
 - bodies are passed through as they came (JSON, multipart, binary) up to the
-  limit: 6 MB, OCI Functions' own limit on a request body (FIELD-NOTES).
+  limit: 6 MB, OCI Functions' own limit on a request body (`oci fn function invoke --body`:
+  https://docs.oracle.com/iaas/tools/oci-cli/latest/oci_cli_docs/cmdref/fn/function/invoke.html).
 
 Gateway-level refusals look like API Gateway's own: `{"code": 401, "message":
 "Unauthorized"}` and so on, not like the function's OpenAI-shaped errors. No
@@ -40,29 +42,8 @@ from .runner import FnRunner, PlatformResponse
 from .server import BackgroundServer
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+#: The deployment's routes relative to its path prefix, generated from genai_fn/routes.py by `make routes`.
 ROUTES_FILE = ROOT / "terraform" / "routes.json"
-#: The deployment's routes relative to its path prefix, when terraform/routes.json is absent.
-#: `{name}` is one path segment, `{name*}` one or more trailing ones (API Gateway's wildcard:
-#: https://docs.oracle.com/iaas/Content/APIGateway/Tasks/apigatewayaddingparamswildcards.htm).
-DEFAULT_ROUTES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
-    "authenticated": [
-        ("/v1/responses", ("POST",)),
-        ("/v1/responses/{rest*}", ("GET", "POST", "DELETE")),
-        ("/v1/chat/completions", ("POST",)),
-        ("/v1/conversations", ("GET", "POST")),
-        ("/v1/conversations/{rest*}", ("GET", "POST", "DELETE")),
-        ("/v1/files", ("GET", "POST")),
-        ("/v1/files/{rest*}", ("GET", "DELETE")),
-        ("/v1/vector_stores", ("GET", "POST")),
-        ("/v1/vector_stores/{rest*}", ("GET", "POST", "DELETE")),
-        ("/v1/containers", ("GET", "POST")),
-        ("/v1/containers/{rest*}", ("GET", "POST", "DELETE")),
-        ("/v1/models", ("GET",)),
-        ("/v1/models/{rest*}", ("GET",)),
-        ("/", ("POST",)),
-    ],
-    "anonymous": [("/health", ("GET",))],
-}
 DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
 
 log = logging.getLogger("genai-gateway")
@@ -76,12 +57,14 @@ class Route:
         self.template, self.methods, self.anonymous = template, tuple(m.upper() for m in methods), anonymous
 
     def matches(self, path: str) -> bool:
+        """API Gateway's matching: `{name}` is one non-empty segment; `{name*}`, last, is the rest of the
+        path, zero or more segments (https://docs.oracle.com/en-us/iaas/Content/APIGateway/Tasks/apigatewayaddingparamswildcards.htm),
+        so `/v1/files/{rest*}` takes `/v1/files/` and `/v1/files/a/b`, not `/v1/files` nor `/v1/files//b`."""
         want, got = self.template.split("/"), path.split("/")
         if want[-1].startswith("{") and want[-1].endswith("*}"):
-            # One or more trailing segments, each non-empty.
-            return (
-                len(got) >= len(want) and _segments_match(want[:-1], got[: len(want) - 1]) and all(got[len(want) - 1 :])
-            )
+            head = len(want) - 1
+            # The rest may end with a `/` (an empty last segment), but has no empty segment before it.
+            return len(got) > head and _segments_match(want[:head], got[:head]) and all(got[head:-1])
         return len(want) == len(got) and _segments_match(want, got)
 
 
@@ -90,15 +73,15 @@ def _segments_match(want: list[str], got: list[str]) -> bool:
 
 
 def load_routes(path: Path = ROUTES_FILE) -> tuple[Route, ...]:
-    """The deployment's routes: terraform/routes.json if present, else DEFAULT_ROUTES."""
-    table: Mapping[str, Sequence[tuple[str, Sequence[str]]]] = DEFAULT_ROUTES
-    if path.is_file():
+    """The deployment's routes, from terraform/routes.json (what apigateway.tf builds them from)."""
+    try:
         raw = json.loads(path.read_text())
-        table = {
-            kind: [(r["path"], r["methods"]) for r in raw.get(kind, [])] for kind in ("authenticated", "anonymous")
-        }
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} is missing: `make routes` writes it from genai_fn/routes.py") from None
     return tuple(
-        Route(template, methods, kind == "anonymous") for kind, rows in table.items() for template, methods in rows
+        Route(r["path"], r["methods"], kind == "anonymous")
+        for kind in ("authenticated", "anonymous")
+        for r in raw.get(kind, [])
     )
 
 

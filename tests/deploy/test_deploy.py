@@ -29,7 +29,14 @@ SETTINGS = {
     "gateway_url": "",
     "health_url": "",
     "default_model": "openai.gpt-oss-120b",
+    "dynamic_group_name": "genai-abc123-functions",
+    "genai_function_verb": "use",
+    "function_statements": [
+        "allow dynamic-group dg to use generative-ai-family in compartment id ocid1.compartment.oc1..aaaa",
+        "allow dynamic-group dg to manage generative-ai-response in compartment id ocid1.compartment.oc1..aaaa",
+    ],
 }
+STATEMENTS = cast(list[str], SETTINGS["function_statements"])
 
 
 @pytest.fixture
@@ -105,6 +112,7 @@ def _docker_config(tmp_path, monkeypatch, hosts):
 
 
 def test_no_ocir_login(tfvars, tmp_path, monkeypatch):
+    monkeypatch.setenv("GENAI_API_KEY", "k")
     _docker_config(tmp_path, monkeypatch, ["docker.io"])
     tools = FakeTools(SETTINGS)
     stop = _stop(deploy.Deployer(tfvars=tfvars, which=_which("terraform", "fn", "docker"), run=tools))
@@ -151,6 +159,30 @@ def test_iam_never_propagating_fails_loudly(tfvars, tmp_path, monkeypatch):
             deployer.wait_for_iam({**SETTINGS, "gateway_url": url}, tries=3, interval_s=0)
         assert len([s for s in cast(Any, serve).seen if s[0] == "POST"]) == 3
     assert "still refuses the function after 3 tries" in stop.value.what
+    assert STATEMENTS[0] in stop.value.todo and STATEMENTS[1] in stop.value.todo
+
+
+def test_a_refusal_after_iam_has_settled_names_the_missing_statements(tfvars, monkeypatch):
+    # Before: a persistent 404 counted as propagation until the tries ran out, then a generic message.
+    monkeypatch.setenv("GENAI_API_KEY", "k")
+    with serve({("POST", "/genai/v1/responses"): (502, NOT_AUTHORIZED)}) as url:
+        with pytest.raises(deploy.Stop) as stop:
+            deploy.Deployer(tfvars=tfvars).wait_for_iam(
+                {**SETTINGS, "gateway_url": url}, tries=40, interval_s=0, settle_s=0
+            )
+        assert len([s for s in cast(Any, serve).seen if s[0] == "POST"]) == 1
+    assert "after IAM has had time to settle" in stop.value.what
+    listed = [line.strip() for line in stop.value.todo.splitlines() if line.strip().startswith("allow ")]
+    assert listed == STATEMENTS
+
+
+def test_the_key_is_asked_for_before_anything_is_applied(tfvars, monkeypatch):
+    # Before: GENAI_API_KEY was checked after both applies and both fn deploys.
+    monkeypatch.delenv("GENAI_API_KEY", raising=False)
+    tools = FakeTools(SETTINGS)
+    stop = _stop(deploy.Deployer(tfvars=tfvars, which=_which("terraform", "fn", "docker"), run=tools))
+    assert "GENAI_API_KEY is not set" in stop.what
+    assert not any(c[0] in ("terraform", "fn") for c in tools.commands)
 
 
 def test_a_non_transient_failure_stops_the_wait_at_once(tfvars, monkeypatch):

@@ -62,25 +62,40 @@ def test_iam_not_yet_propagated():
     assert "15 minutes" in finding.fix
 
 
-def test_iam_denied_prints_the_statement_to_add():
+DG = "genai-ab12cd-functions"
+COMPARTMENT = "ocid1.compartment.oc1..aaaacomp"
+
+
+def test_iam_denied_prints_every_statement_the_function_needs():
     steps = _run(
         _create((502, NOT_AUTHORIZED)),
         project_ocid=PROJECT_CHICAGO,
         iam_settled=True,
-        dynamic_group="genai-ab12cd-functions",
-        compartment="ocid1.compartment.oc1..aaaacomp",
+        dynamic_group=DG,
+        compartment=COMPARTMENT,
     )
     finding = steps["create"].finding
     assert finding.kind == "missing_statement" and finding.kind not in smoke.TRANSIENT
-    assert (
-        "allow dynamic-group genai-ab12cd-functions to use generative-ai-family "
-        "in compartment id ocid1.compartment.oc1..aaaacomp" in finding.fix
-    )
-    # The field report's resource type, as the next thing to try (policies/README.md).
-    assert finding.fix.endswith(
-        "allow dynamic-group genai-ab12cd-functions to manage generative-ai-response "
-        "in compartment id ocid1.compartment.oc1..aaaacomp (policies/README.md)."
-    )
+    # Exactly what policies/genai-function.policy and genai-responses.policy render, one per line.
+    listed = [line.strip() for line in finding.fix.splitlines() if line.strip().startswith("allow ")]
+    assert listed == [
+        f"allow dynamic-group {DG} to use generative-ai-family in compartment id {COMPARTMENT}",
+        f"allow dynamic-group {DG} to manage generative-ai-response in compartment id {COMPARTMENT}",
+        f"allow dynamic-group {DG} to manage generative-ai-conversation in compartment id {COMPARTMENT}",
+    ]
+    assert 'genai_function_verb = "manage"' in finding.fix
+
+
+def test_statements_terraform_applied_are_the_ones_printed():
+    applied = ("allow dynamic-group dg to manage generative-ai-family in tenancy",)
+    steps = _run(_create((502, NOT_AUTHORIZED)), iam_settled=True, statements=applied)
+    listed = [line.strip() for line in steps["create"].finding.fix.splitlines() if line.strip().startswith("allow ")]
+    assert listed == list(applied)
+
+
+def test_root_compartment_statements_say_in_tenancy():
+    ctx = smoke.Context(dynamic_group=DG, compartment="ocid1.tenancy.oc1..aaaaten")
+    assert all(s.endswith(" in tenancy") for s in ctx.required_statements())
 
 
 def test_project_in_another_region():

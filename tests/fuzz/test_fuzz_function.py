@@ -547,13 +547,19 @@ ROUTE_METHODS = {"simple": {"POST"}, "responses": {"POST"}, "health": {"GET"}}
 
 
 def expected_route(url: str) -> str:
-    """The route for a URL, as genai_fn/routes.py documents it: `<prefix>/v1/<OpenAI path>`, the simple
-    route for a path ending in `/`, health for `…/health` outside `/v1/`; "other" for the rest of the
-    table (ids, sub-resources), whose answers `check_answer` still checks."""
+    """The route for a URL, as genai_fn/routes.py documents it: `<prefix>/v1/<OpenAI path>` (one trailing
+    `/` dropped), the simple route for a path ending in `/` outside `/v1/` or in `/v1/`, health for `…/health` outside
+    `/v1/` and `…/v1/health`; "other" for the rest of the table (ids, sub-resources), whose answers
+    `check_answer` still checks."""
     path = url.partition("#")[0].partition("?")[0] or "/"
-    if path.endswith("/"):
-        return "simple"
     _, sep, tail = path.partition("/v1/")
-    if not sep or tail.strip("/") in ("", "health"):
-        return "health" if path.rpartition("/")[2] == "health" else "unknown"
-    return "responses" if tail.strip("/") == "responses" else "other"
+    if path.rpartition("/")[2] == "health" and (not sep or tail == "health"):
+        return "health"
+    if not sep:
+        return "simple" if path.endswith("/") else "unknown"
+    if not tail:  # the root of a deployment whose prefix ends in /v1
+        return "simple"
+    tail = tail.removesuffix("/")
+    if tail == "health":
+        return "unknown"
+    return "responses" if tail == "responses" else "other"

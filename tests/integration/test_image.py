@@ -1,6 +1,6 @@
 """The whole chain on the dependencies the image ships: hash-checked install, trimmed.
 
-The folder is built as the Dockerfile builds `/python` (`image/site.py`: pip
+The folder is built as the Dockerfile builds `/python` (`dev/image_site.py`: pip
 install --target from requirements.txt, then image/trim.py), and the function
 runs on it under `python -S` with PYTHONPATH=<function>:<site>, started by the
 Dockerfile's own ENTRYPOINT. Nothing from the test environment is importable

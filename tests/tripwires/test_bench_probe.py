@@ -1,9 +1,11 @@
 """Tripwire: the benchmark's probe (dev/bench/probe.py) still runs, and still measures what it says.
 
-The probe reaches into the project's internals (`func.service`, `Upstream.client`,
-`Upstream.raw`, `Budget`, `CallRecord`, `import_sdks`) and into the naive
-baseline's `build_client`; a refactor or an upgrade that moves any of them
-would otherwise only show up as a crash in `make bench`. It is run here as
+The probe reaches into the project's internals (`func.service`, `genai_fn.upstream.Upstream.http`,
+`genai_fn.upstream.Upstream.send`, `genai_fn.upstream.Outbound`, `genai_fn.retry.Rule`,
+`genai_fn.deadline.Budget`, `genai_fn.logs.CallRecord`, `genai_fn.sdk_import.import_signer`) and into
+the naive baseline's `dev/bench/naive/func.py`'s `build_client`; a refactor or an upgrade that moves any of them
+would otherwise only show up as a crash in `make bench`. The floor (floor/func.py,
+fdk and a fixed answer) is run the same way, and must not reach the upstream. It is run here as
 `make bench` runs it (dev/bench/__main__.py, `cold`): `python -S` in a fresh process, on the dependency folder
 the image would hold, against the emulated service, signed by the emulated
 resource principal.
@@ -21,7 +23,9 @@ from pathlib import Path
 import pytest
 
 from dev import image_site as site
-from dev.bench.__main__ import ROUTES, SIZES, SUBJECTS, container, func_for
+from dev.bench.__main__ import ROUTES, SIZES, SUBJECTS, container, func_for, timed
+from dev.bench.floor.func import ANSWER as FLOOR_ANSWER
+from dev.bench.split import split
 from dev.local.emulator import Emulator
 
 pytestmark = pytest.mark.integration
@@ -50,6 +54,13 @@ def test_probe_times_each_phase_and_makes_one_signed_request(
 
     assert out.returncode == 0, out.stderr[-3000:]
     figures = json.loads(out.stdout.strip().splitlines()[-1])
+    if kind == "floor":
+        # Imports only (fdk and the handler's file): no client, no request.
+        assert set(figures) == {"imports_ms", "modules"}
+        assert isinstance(figures["imports_ms"], float) and figures["imports_ms"] > 0, figures
+        assert isinstance(figures["modules"], int) and figures["modules"] > 10, figures
+        assert emulator.calls[before:] == []
+        return
     assert set(figures) == {"imports_ms", "construction_ms", "first_request_ms", "modules"}
     for key in ("imports_ms", "construction_ms", "first_request_ms"):
         assert isinstance(figures[key], float), key
@@ -63,15 +74,39 @@ def test_probe_times_each_phase_and_makes_one_signed_request(
     assert call.body["model"] == "openai.gpt-oss-120b"
 
 
-def test_every_route_workload_runs_on_both_subjects(make_stack, emulator: Emulator) -> None:
+def test_every_route_workload_runs_on_every_subject(make_stack, emulator: Emulator) -> None:
     """The benchmark's route and size rows (dev/bench/__main__.py ROUTES, SIZES), once each, as `make bench`
-    runs them: naive/routes.py reaches into the SDK's Chat Completions, Conversations and streaming API."""
+    runs them: naive/routes.py reaches into the SDK's Chat Completions, Conversations and streaming API.
+    The floor runs the route rows (it has no size rows) and answers them itself: no upstream time is
+    subtracted from its latency, because it makes no upstream call."""
     stack = make_stack(containers=0, gateway=False, config={"GENAI_LOG_LEVEL": "WARNING"})
     for subject in SUBJECTS:
         dependencies = site.build(trimmed=subject.trimmed)
-        for row in (*ROUTES, *SIZES):
+        for row in (*ROUTES, *SIZES) if subject.upstream else ROUTES:
             with container(stack, subject, dependencies, func_for(subject, row)) as runner:
                 before = len(emulator.calls)
-                answers = row.workload(runner)  # exits with the status and body on any failure
+                answers = row.workload(runner, subject.upstream)  # exits with the status and body on any failure
                 assert answers and all(a.status == 200 for a in answers), (subject.name, row.key)
-                assert all(c.jti for c in emulator.calls[before:]), (subject.name, row.key, "unsigned")
+                called = emulator.calls[before:]
+                if subject.upstream:
+                    assert called and all(c.jti for c in called), (subject.name, row.key, "unsigned")
+                else:
+                    assert called == [] and {a.body.decode() for a in answers} == {FLOOR_ANSWER}, (subject, row.key)
+                # As the bench counts it: the emulator's time is that of the calls the workload caused.
+                latency, service = timed(runner, emulator, row.workload, subject.upstream)
+                assert latency > 0 and (service > 0) == subject.upstream, (subject.name, row.key, service)
+
+
+def test_split_reads_each_part_of_a_warm_call_from_the_log_lines(make_stack, emulator: Emulator) -> None:
+    """dev/bench/split.py (the profile behind docs/performance.md's warm split) still finds the function's
+    invocation log lines (`latency_ms`, `upstream_ms`) for every route and runs the floor beside it."""
+    stack = make_stack(containers=0, gateway=False, config={"GENAI_LOG_LEVEL": "WARNING"})
+
+    rows = dict(split(stack, emulator, calls=2))
+
+    assert set(rows) == {"responses", *(route.key for route in ROUTES)}
+    for key, parts in rows.items():
+        assert set(parts) == {"socket", "fdk", "function", "attempt", "floor"}, key
+        # Every part is a median of real readings: fdk's, the upstream attempt's and the floor's take time.
+        assert all(math.isfinite(v) for v in parts.values()), (key, parts)
+        assert parts["fdk"] > 0 and parts["attempt"] > 0 and parts["floor"] > 0, (key, parts)

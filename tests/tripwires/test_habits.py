@@ -171,3 +171,23 @@ def test_relative_links_resolve(path: Path) -> None:
 def test_the_readme_stays_a_front_door() -> None:
     # Depth lives in docs/; the README is contents, the two commands, the API, deploy (issue 10).
     assert len((ROOT / "README.md").read_bytes()) <= 12_000
+
+
+# ---- Test layers ----------------------------------------------------------------------------------------------
+
+
+def test_every_test_folder_has_its_markers_registered_and_a_row_in_tests_readme() -> None:
+    import tomllib
+
+    from tests.conftest import FOLDER_MARKERS
+
+    folders = {p.parent.name for p in (ROOT / "tests").glob("*/test_*.py")}
+    assert sorted(folders - set(FOLDER_MARKERS)) == [], "test folders without markers in tests/conftest.py"
+    registered = {
+        line.split(":", 1)[0]
+        for line in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["markers"]
+    }
+    used = {marker for markers in FOLDER_MARKERS.values() for marker in markers}
+    assert sorted(used - registered) == [], "markers tests/conftest.py applies but pyproject.toml does not register"
+    readme = (ROOT / "tests" / "README.md").read_text()
+    assert sorted(f for f in folders if f"| `{f}/` |" not in readme) == [], "layers missing from tests/README.md"

@@ -146,12 +146,12 @@ def test_the_compartment_must_be_an_ocid():
     assert Settings.from_environ({**MINIMAL, "GENAI_COMPARTMENT_OCID": ok}).compartment_ocid == ok
 
 
-def test_func_yaml_and_the_readme_list_every_setting_the_function_reads():
+def test_func_yaml_and_the_configuration_page_list_every_setting_the_function_reads():
     root = Path(__file__).resolve().parents[2]
     read = set(re.findall(r'reader\.\w+\(\s*"((?:GENAI|OCI)_[A-Z_]+)"', (root / "genai_fn/settings.py").read_text()))
     platform = {"OCI_RESOURCE_PRINCIPAL_REGION", "OCI_REGION_METADATA"}  # set by OCI Functions, not by you
     assert "GENAI_MODEL_ALIASES" in read and len(read) > 15, "the pattern still finds what settings.py reads"
     listed = set(re.findall(r"(?:GENAI|OCI)_[A-Z_]+", (root / "func.yaml").read_text()))
     assert read - platform == listed
-    readme = (root / "README.md").read_text()
-    assert not [name for name in read - platform if name not in readme]
+    documented = (root / "docs" / "configuration.md").read_text()
+    assert not [name for name in read - platform if name not in documented]

@@ -1,0 +1,158 @@
+"""`make terraform-run`: the Terraform configuration run by Terraform itself, with the real OCI provider.
+
+    python -m dev.terraform_checks
+
+For terraform/ and for the Resource Manager zip (ops/stack.py) unpacked in a
+temporary folder, so its layout and templatefile() paths are proven from the zip
+root: `terraform init -backend=false`, `terraform validate`, and `terraform test`
+(terraform/tests/*.tftest.hcl: plan and apply runs against a mocked provider, no
+credentials, no network). Prints how many run blocks passed and how long it took.
+
+Where the provider comes from, first that works:
+
+1. ``../shared/terraform-provider/mirror.sh`` beside the clone (a build of the
+   provider for machines without the registry): unpacked into a cache folder,
+   never into ../shared, which may be read-only;
+2. the Terraform registry, as `terraform init` always does.
+
+Each run works in a temporary copy, so no ``.terraform/`` or
+``.terraform.lock.hcl`` (whose checksums depend on where the provider came from)
+lands in terraform/. Where there is no terraform, or neither source gives a
+provider, one line says so and nothing is claimed; TERRAFORM_CHECKS_REQUIRED=1
+(CI) turns that line into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TF_DIR = ROOT / "terraform"
+#: The runs the stack zip gets: its own layout is what the phase runs exercise.
+ZIP_RUNS = TF_DIR / "tests" / "phases.tftest.hcl"
+#: TERRAFORM_PROVIDER_MIRROR names another mirror.sh (a worktree elsewhere than the clone).
+SHARED_MIRROR = ROOT.parent / "shared" / "terraform-provider" / "mirror.sh"
+MIRROR_SCRIPT = Path(os.environ.get("TERRAFORM_PROVIDER_MIRROR") or SHARED_MIRROR)
+#: Outside the clone: the unpacked provider (275 MB) is shared by every clone and worktree.
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "genai-fn-terraform"
+#: What `terraform test` prints last, e.g. "Success! 41 passed, 0 failed." (Terraform 1.6+).
+SUMMARY = re.compile(r"(\d+) passed, (\d+) failed")
+#: What init prints when the registry cannot be reached (no network, proxy, DNS).
+UNREACHABLE = ("Failed to query available provider packages", "could not connect", "no such host", "i/o timeout")
+
+
+class Unavailable(Exception):
+    """No terraform, or no way to get the provider: said in one line, never a silent pass."""
+
+
+def _skip_or_fail(why: str) -> int:
+    required = os.environ.get("TERRAFORM_CHECKS_REQUIRED") == "1"
+    print(f"terraform-run: {'FAILED' if required else 'SKIPPED'}: {why}", flush=True)
+    return 1 if required else 0
+
+
+def provider_env() -> tuple[dict[str, str], str]:
+    """Environment for terraform, and where the provider comes from (for the log)."""
+    env = dict(os.environ)
+    env["TF_IN_AUTOMATION"] = "1"
+    env.pop("TF_CLI_ARGS", None)
+    if MIRROR_SCRIPT.is_file():
+        mirror = CACHE / "mirror"
+        done = subprocess.run(["bash", str(MIRROR_SCRIPT), str(mirror)], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise Unavailable(f"{MIRROR_SCRIPT} failed: {done.stderr.strip() or done.stdout.strip()}")
+        env["TF_CLI_CONFIG_FILE"] = str(mirror / "terraformrc")
+        return env, f"offline mirror of {MIRROR_SCRIPT.parent}"
+    # The registry: a config file named in the environment but absent is the
+    # user's business; a plugin cache spares a 300 MB download per copy.
+    (CACHE / "plugins").mkdir(parents=True, exist_ok=True)
+    env.setdefault("TF_PLUGIN_CACHE_DIR", str(CACHE / "plugins"))
+    return env, "the Terraform registry"
+
+
+def copy_config(dest: Path) -> Path:
+    """terraform/ and policies/ as they sit in the repository, without local state or tfvars."""
+    ignore = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "*.tfvars", "*.tfplan")
+    shutil.copytree(TF_DIR, dest / "terraform", ignore=ignore)
+    shutil.copytree(ROOT / "policies", dest / "policies")
+    return dest / "terraform"
+
+
+def unpack_stack(dest: Path) -> Path:
+    """The Resource Manager zip unpacked, with the tests beside it (they are not part of the zip)."""
+    from ops.stack import build_stack
+
+    zip_path = build_stack(dest / "stack.zip")
+    root = dest / "stack"
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(root)
+    shutil.copytree(TF_DIR / "tests", root / "tests")
+    return root
+
+
+def _first_error(text: str) -> str:
+    lines = [line.strip(" │╷╵") for line in text.splitlines()]
+    return next((line for line in lines if line.startswith("Error:")), lines[-1] if lines else "no output")
+
+
+def terraform(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["terraform", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+
+def check(label: str, workdir: Path, env: dict[str, str], *test_args: str) -> int:
+    """init, validate and test in `workdir`; the number of run blocks that passed."""
+    init = terraform(["init", "-backend=false", "-input=false", "-no-color"], workdir, env)
+    if init.returncode != 0:
+        text = init.stderr + init.stdout
+        if any(marker in text for marker in UNREACHABLE):
+            raise Unavailable(
+                "terraform init cannot get the oracle/oci provider "
+                f"(no ../shared mirror, registry unreachable): {_first_error(text)}"
+            )
+        raise RuntimeError(f"{label}: terraform init failed:\n{text}")
+    validate = terraform(["validate", "-no-color"], workdir, env)
+    if validate.returncode != 0:
+        raise RuntimeError(f"{label}: terraform validate failed:\n{validate.stderr}{validate.stdout}")
+    print(f"{label}: terraform init + validate: ok", flush=True)
+    test = terraform(["test", "-no-color", *test_args], workdir, env)
+    summary = SUMMARY.findall(test.stdout)
+    if test.returncode != 0 or not summary:
+        raise RuntimeError(f"{label}: terraform test failed:\n{test.stdout}{test.stderr}")
+    passed, failed = (int(n) for n in summary[-1])
+    files = len(re.findall(r"^tests/\S+\.tftest\.hcl\.\.\. pass$", test.stdout, re.M))
+    print(f"{label}: terraform test: {passed} run blocks passed, {failed} failed, in {files} files", flush=True)
+    return passed
+
+
+def main() -> int:
+    if shutil.which("terraform") is None:
+        return _skip_or_fail("terraform is not installed (https://developer.hashicorp.com/terraform/install)")
+    started = time.monotonic()
+    try:
+        env, source = provider_env()
+        print(f"terraform-run: provider oracle/oci from {source}", flush=True)
+        with tempfile.TemporaryDirectory(prefix="genai-tf-") as tmp:
+            base = Path(tmp)
+            passed = check("terraform/", copy_config(base / "repo"), env)
+            # The zip's own layout (./policies, routes.json at the root) is what
+            # the phase runs exercise; the other files test the same .tf files.
+            passed += check("stack zip", unpack_stack(base / "zip"), env, f"-filter={ZIP_RUNS.relative_to(TF_DIR)}")
+    except Unavailable as err:
+        return _skip_or_fail(str(err))
+    except RuntimeError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(f"terraform-run: {passed} run blocks passed in {time.monotonic() - started:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
