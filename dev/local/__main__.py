@@ -19,10 +19,12 @@ import json
 import os
 import sys
 import threading
+from pathlib import Path
 
 import openai
 
 from genai_fn.settings import Settings, SettingsError
+from ops.usage import LOCAL_FILE as INVOCATION_LOG
 
 from .credentials import claims_of
 from .stack import Stack, check_config, developer_config
@@ -46,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run on .venv's packages with fdk's own command instead of the image's trimmed dependencies",
     )
+    parser.add_argument(
+        "--invocations",
+        type=Path,
+        default=INVOCATION_LOG,
+        help="file each call's log line is appended to, for `make usage ARGS=--local` (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
 
     if args.real and not os.environ.get("GENAI_PROJECT_OCID"):
@@ -67,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         real=args.real,
         port=args.port,
         image=not args.venv,
+        invocation_log=args.invocations,
     )
     with stack:
         where = "real OCI Generative AI" if args.real else f"emulated Generative AI at {stack.emulator.base_url}"  # type: ignore[union-attr]
@@ -78,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"Function  func.py under fdk (.venv), {args.containers} container(s), pid {pids}")
         print(f"Upstream  {where}")
+        print(f"Usage     each call's log line appended to {args.invocations}: make usage ARGS=--local")
         allowed = ", ".join(sorted(settings.allowed_models)) if settings.allowed_models is not None else "any"
         aliases = ", ".join(f"{k} → {v}" for k, v in settings.model_aliases.items()) or "none"
         print(f"Models    default {settings.default_model}; allowed: {allowed}; aliases: {aliases}")

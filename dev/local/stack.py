@@ -166,6 +166,7 @@ class Stack:
         issuer: Issuer | None = None,
         emulator: Emulator | None = None,
         principal: ResourcePrincipal | None = None,
+        invocation_log: Path | None = None,
     ) -> None:
         if gateway and containers < 1:
             raise ValueError("the gateway needs at least one function container")
@@ -186,6 +187,8 @@ class Stack:
         self.image = image
         self.func_path = func_path
         self.runner_class = runner_class
+        #: Every container appends its invocation lines here (`make run`: ops/usage.py's LOCAL_FILE).
+        self.invocation_log = invocation_log
         self.site_dir: Path | None = None
         self.entrypoint: list[str] | None = None
         self.api_keys = ApiKeys.generate("local")
@@ -234,6 +237,7 @@ class Stack:
             "echo_logs": self.echo_logs,
             "site_dir": self.site_dir,
             "entrypoint": self.entrypoint,
+            "invocation_log": self.invocation_log,
             **fields,
         }
         return self.runner_class(**chosen)
