@@ -93,3 +93,29 @@ def test_a_missing_profile_is_a_clear_error(tmp_path: Path, capsys: pytest.Captu
     argv = ["--scope", SCOPE, "--region", "us-chicago-1", "--config-file", str(config), "--profile", "NOPE"]
     assert usage.main(argv, now=NOW) == 2
     assert "--config-file/--profile" in capsys.readouterr().err
+
+
+def test_the_log_comes_from_terraform_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    signer = SigningKey(tmp_path)
+    config = signer.write_config(profile="TF")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "terraform"
+    output = json.dumps({"search_scope": SCOPE, "region": "us-chicago-1", "profile": "TF"})
+    # Answers only what make usage asks; anything else fails, as a missing output would.
+    fake.write_text(
+        '#!/bin/sh\n[ "$2 $3 $4" = "output -json usage_log" ] || { echo "unexpected: $*" >&2; exit 1; }\n'
+        f"echo '{output}'\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    with serve(entries(), signer) as (endpoint, searches):
+        assert usage.main(["--config-file", str(config), "--endpoint", endpoint, "--json"], now=NOW) == 0
+    assert json.loads(capsys.readouterr().out)["total"]["calls"] == 23
+    assert searches[0].body["searchQuery"].startswith(f'search "{SCOPE}"')
+
+    fake.write_text("#!/bin/sh\necho 'No outputs found' >&2\nexit 1\n")
+    assert usage.main(["--config-file", str(config)], now=NOW) == 2
+    assert "terraform output usage_log failed (No outputs found)" in capsys.readouterr().err
