@@ -198,7 +198,7 @@ def _with_client_policies(reader: _Reader, settings: Settings) -> Settings:
 
     try:
         policies = clients.parse(
-            reader.text(clients.SETTING),
+            reader.text("GENAI_CLIENT_POLICIES"),
             served=None if settings.allowed_models is None else settings.served_models(),
             max_output_tokens=settings.max_output_tokens,
             families=(f.value for f in Family),

@@ -24,6 +24,7 @@ import openai
 
 from genai_fn.settings import Settings, SettingsError
 
+from . import clients as local_clients
 from .credentials import claims_of
 from .stack import Stack, check_config, developer_config
 
@@ -53,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
 
     config = developer_config(os.environ)
     try:
+        clients_file = local_clients.load()
+    except ValueError as exc:
+        parser.error(str(exc))
+    if local_clients.stack_policies(clients_file.api_clients):
+        config["GENAI_CLIENT_POLICIES"] = local_clients.stack_policies(clients_file.api_clients)
+    try:
         settings = check_config(config)
     except SettingsError as exc:
         parser.error(str(exc))
@@ -67,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         real=args.real,
         port=args.port,
         image=not args.venv,
+        api_clients=clients_file.api_clients,
+        cors_allowed_origins=clients_file.cors_allowed_origins,
     )
     with stack:
         where = "real OCI Generative AI" if args.real else f"emulated Generative AI at {stack.emulator.base_url}"  # type: ignore[union-attr]
@@ -99,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         if stack.emulator:
             call = stack.emulator.calls[-1]
             print(f"  upstream:    {call.method} {call.path} → {call.status}, signature verified (jti {call.jti})")
+        for name, client_key in stack.client_keys.keys.items():
+            policy = {k: v for k, v in clients_file.api_clients[name].items() if k in local_clients.POLICY_FIELDS}
+            print(f"Client    {name}: key {client_key}; policy {json.dumps(policy) if policy else 'none (global)'}")
+        if clients_file.cors_allowed_origins:
+            print(f"CORS      origins {', '.join(clients_file.cors_allowed_origins)}")
         if args.once:
             return 0
 

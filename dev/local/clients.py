@@ -1,9 +1,9 @@
-"""The API clients of the local stack, from the same Terraform input the deployment takes.
+"""The API clients of the local stack (and its CORS origins), from the same Terraform input the deployment takes.
 
 One source: `terraform/clients.auto.tfvars.json`, a Terraform variable file
 in JSON (Terraform loads every `*.auto.tfvars.json` of the root module by
 itself: https://developer.hashicorp.com/terraform/language/values/variables#variable-definitions-tfvars-files)
-holding `api_clients`. `make run` reads it with the standard library: an HCL
+holding `api_clients` (and `cors_allowed_origins`). `make run` reads it with the standard library: an HCL
 `terraform.tfvars` would need an HCL parser for this one variable. The
 local stack gives each listed client a fresh key (the file holds hashes of
 keys it cannot know), and the function the policy table Terraform renders
@@ -28,17 +28,33 @@ CLIENTS_FILE = ROOT / "terraform" / "clients.auto.tfvars.json"
 POLICY_FIELDS = ("families", "max_output_tokens", "models")
 
 
-def load(path: Path = CLIENTS_FILE) -> dict[str, dict[str, Any]]:
-    """`api_clients` of the file, {} when there is none; ValueError naming the file when it is malformed."""
+@dataclass(frozen=True)
+class ClientsFile:
+    """What `make run` takes from the file: the clients and the CORS origins."""
+
+    api_clients: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cors_allowed_origins: tuple[str, ...] = ()
+
+
+def load(path: Path = CLIENTS_FILE) -> ClientsFile:
+    """`api_clients` and `cors_allowed_origins` of the file (none when it is absent); ValueError naming the file."""
     if not path.exists():
-        return {}
+        return ClientsFile()
     try:
-        clients = json.loads(path.read_text()).get("api_clients", {})
+        data = json.loads(path.read_text())
+        clients, origins = data.get("api_clients", {}), data.get("cors_allowed_origins", [])
     except (ValueError, AttributeError) as exc:
-        raise ValueError(f"{path}: not a Terraform JSON variable file with api_clients ({exc})") from None
+        raise ValueError(f"{path}: not a Terraform JSON variable file ({exc})") from None
     if not isinstance(clients, dict) or not all(isinstance(v, dict) for v in clients.values()):
         raise ValueError(f"{path}: api_clients must map each client name to an object")
-    return clients
+    if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
+        raise ValueError(f"{path}: cors_allowed_origins must be a list of origins")
+    return ClientsFile(clients, tuple(origins))
+
+
+def stack_policies(api_clients: Mapping[str, Mapping[str, Any]]) -> str:
+    """GENAI_CLIENT_POLICIES of a local stack: the clients', plus the stack's own client ("local"), unrestricted."""
+    return render_policies({"local": {}, **api_clients})
 
 
 def render_policies(api_clients: Mapping[str, Mapping[str, Any]], token: Callable[[str], str] = str) -> str:
@@ -51,9 +67,7 @@ def render_policies(api_clients: Mapping[str, Mapping[str, Any]], token: Callabl
     """
     if not any(c.get(f) is not None for c in api_clients.values() for f in POLICY_FIELDS):
         return ""
-    table = {
-        token(name): {f: c[f] for f in POLICY_FIELDS if c.get(f) is not None} for name, c in api_clients.items()
-    }
+    table = {token(name): {f: c[f] for f in POLICY_FIELDS if c.get(f) is not None} for name, c in api_clients.items()}
     return json.dumps(table, sort_keys=True, separators=(",", ":"))
 
 

@@ -168,6 +168,7 @@ class Stack:
         emulator: Emulator | None = None,
         principal: ResourcePrincipal | None = None,
         api_clients: Mapping[str, Mapping[str, Any]] | None = None,
+        cors_allowed_origins: tuple[str, ...] = (),
     ) -> None:
         if gateway and containers < 1:
             raise ValueError("the gateway needs at least one function container")
@@ -195,8 +196,9 @@ class Stack:
         #: a key of its own, and its policy reaches the function as Terraform renders it (GENAI_CLIENT_POLICIES).
         self.api_clients = {k: dict(v) for k, v in (api_clients or {}).items()}
         self.client_keys = local_clients.KeyRing.generate(list(self.api_clients))
+        self.cors_allowed_origins = cors_allowed_origins
         # The stack's own client ("local", what `client()` and `openai()` use) is one more client, unrestricted.
-        policies = local_clients.render_policies({"local": {}, **self.api_clients})
+        policies = local_clients.stack_policies(self.api_clients)
         if policies:
             self.config.setdefault("GENAI_CLIENT_POLICIES", policies)
         self.issuer: Issuer | None = next(iter(issuers.values()), None)
@@ -224,7 +226,13 @@ class Stack:
                 self.runners.append(self._exit.enter_context(self.new_runner()))
             if self.with_gateway:
                 self.gateway = self._exit.enter_context(
-                    Gateway(self.runners, authenticate=self._authenticate, prefix=self.prefix, port=self.port)
+                    Gateway(
+                        self.runners,
+                        authenticate=self._authenticate,
+                        prefix=self.prefix,
+                        port=self.port,
+                        cors_allowed_origins=self.cors_allowed_origins,
+                    )
                 )
         except BaseException:
             self.stop()
