@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,11 @@ def test_a_valid_table_is_read_and_unset_means_none():
     settings = settings_with({"a": {}, "b": {"models": ["gpt-4o-mini"], "max_output_tokens": 10, "families": ["chat"]}})
     assert settings.client_policies is not None
     policy = settings.client_policies["b"]
-    assert policy.models == {"gpt-4o-mini"} and policy.max_output_tokens == 10 and policy.families == {"chat"}
+    assert (
+        policy.models == frozenset({"gpt-4o-mini"})
+        and policy.max_output_tokens == 10
+        and policy.families == frozenset({"chat"})
+    )
     assert settings.client_policies["a"].models is None
     assert Settings.from_environ(BASE).client_policies is None
 
@@ -73,13 +78,13 @@ def test_any_model_is_listable_when_every_model_is_allowed():
     settings = Settings.from_environ(
         {**BASE, "GENAI_ALLOWED_MODELS": "*", "GENAI_CLIENT_POLICIES": '{"a": {"models": ["x.y"]}}'}
     )
-    assert settings.client_policies is not None and settings.client_policies["a"].models == {"x.y"}
+    assert settings.client_policies is not None and settings.client_policies["a"].models == frozenset({"x.y"})
 
 
 def test_render_is_the_twin_of_terraform():
     # The same api_clients and the same expected string as terraform/tests/clients.tftest.hcl's
     # policies_rendered_and_header_set run (there the names carry the stack id: "SID." here).
-    api_clients = {
+    api_clients: dict[str, dict[str, Any]] = {
         "alice": {"key_hashes": ["a" * 64]},
         "bob": {
             "key_hashes": ["b" * 64],
@@ -89,9 +94,9 @@ def test_render_is_the_twin_of_terraform():
         },
     }
     tftest = (ROOT / "terraform" / "tests" / "clients.tftest.hcl").read_text()
-    expected = json.loads(
-        re.search(r'replace\(\s*"((?:[^"\\]|\\.)*)"', tftest).group(1).encode().decode("unicode_escape")
-    )
+    found = re.search(r'replace\(\s*"((?:[^"\\]|\\.)*)"', tftest)
+    assert found, "the expected string of the Terraform run"
+    expected = json.loads(found.group(1).encode().decode("unicode_escape"))
     rendered = local_clients.render_policies(api_clients, token=lambda name: f"SID.{name}")
     assert json.loads(rendered) == expected
     assert rendered == json.dumps(expected, sort_keys=True, separators=(",", ":"))
