@@ -17,21 +17,27 @@ locals {
   client_header_value = var.auth_mode == "jwt" ? "$${request.auth[${var.jwt_client_claim}]}" : "$${request.auth[client]}"
 
   # Keyed by what the header carries: the authorizer's name ("<stack_id>.<client>") or the claim's value.
+  # Clients of api_key_hashes have no policy fields (their entries are {}); they are kept apart
+  # because their untyped nulls would not convert to api_clients' typed ones.
   policy_clients = var.auth_mode == "jwt" ? var.jwt_clients : {
-    for name, c in local.api_clients : local.client_tokens[name] => {
+    for name, c in var.api_clients : local.client_tokens[name] => {
       models = c.models, max_output_tokens = c.max_output_tokens, families = c.families
     }
   }
-  policy_set = anytrue([for c in values(local.policy_clients) : c.models != null || c.max_output_tokens != null || c.families != null])
+  hash_only_clients = var.auth_mode == "jwt" ? [] : [for name in keys(local.string_clients) : local.client_tokens[name] if !contains(keys(var.api_clients), name)]
+  policy_set        = anytrue([for c in values(local.policy_clients) : c.models != null || c.max_output_tokens != null || c.families != null])
   # GENAI_CLIENT_POLICIES: sorted, compact JSON of the fields each client sets (dev/local/clients.py
   # render_policies is its twin, checked on the same input by terraform/tests/clients.tftest.hcl and
   # tests/unit/test_client_policies.py); "" when no client sets one.
-  client_policies = local.policy_set ? jsonencode({
-    for name, c in local.policy_clients : name => merge(
-      { for k, v in { families = c.families, models = c.models } : k => v if v != null },
-      { for k, v in { max_output_tokens = c.max_output_tokens } : k => v if v != null },
-    )
-  }) : ""
+  client_policies = local.policy_set ? jsonencode(merge(
+    { for name in local.hash_only_clients : name => {} },
+    {
+      for name, c in local.policy_clients : name => merge(
+        { for k, v in { families = c.families, models = c.models } : k => v if v != null },
+        { for k, v in { max_output_tokens = c.max_output_tokens } : k => v if v != null },
+      )
+    },
+  )) : ""
 
   # Model names a client policy may list: the allow-list and the aliases (any, with "*").
   policy_model_names = concat(var.genai_allowed_models, keys(var.genai_model_aliases), [var.genai_default_model])

@@ -47,12 +47,14 @@ locals {
       rate_limit_per_second = 2
       quota                 = 5000
       quota_unit            = "DAY"
-      models                = null
-      max_output_tokens     = null
-      families              = null
     }
   }
-  api_clients = merge(local.string_clients, var.api_clients)
+  # Keys and limits only (policies: terraform/clients.tf), so both kinds of entry have one type.
+  api_clients = merge(local.string_clients, {
+    for name, c in var.api_clients : name => {
+      key_hashes = c.key_hashes, rate_limit_per_second = c.rate_limit_per_second, quota = c.quota, quota_unit = c.quota_unit
+    }
+  })
 
   # What the authorizer answers as request.auth[client], and so the usage-plan
   # subscriber's token. Subscriber tokens must be unique in the tenancy

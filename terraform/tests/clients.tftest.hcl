@@ -159,3 +159,19 @@ run "rejects_cors_origin_with_path" {
   }
   expect_failures = [var.cors_allowed_origins]
 }
+
+run "api_key_hashes_clients_listed_unrestricted" {
+  command = plan
+  variables {
+    api_key_hashes = "carol:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+    api_clients = {
+      bob = { key_hashes = ["bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"], families = ["chat"] }
+    }
+  }
+  assert {
+    condition = oci_functions_application.this.config["GENAI_CLIENT_POLICIES"] == replace(
+      "{\"SID.bob\":{\"families\":[\"chat\"]},\"SID.carol\":{}}",
+    "SID", substr(sha256("ocid1.compartment.oc1..aaaacompartment/us-chicago-1/${var.name}"), 0, 6))
+    error_message = "A client of api_key_hashes is in the table too, with the global settings: with policies, an unlisted name is refused."
+  }
+}
