@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import threading
+from pathlib import Path
 
 import openai
 
@@ -47,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run on .venv's packages with fdk's own command instead of the image's trimmed dependencies",
     )
+    parser.add_argument(
+        "--clients",
+        type=Path,
+        default=local_clients.CLIENTS_FILE,
+        help="Terraform JSON variable file with api_clients and cors_allowed_origins (docs/clients.md)",
+    )
     args = parser.parse_args(argv)
 
     if args.real and not os.environ.get("GENAI_PROJECT_OCID"):
@@ -54,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     config = developer_config(os.environ)
     try:
-        clients_file = local_clients.load()
+        clients_file = local_clients.load(args.clients)
     except ValueError as exc:
         parser.error(str(exc))
     if local_clients.stack_policies(clients_file.api_clients):
@@ -111,6 +118,16 @@ def main(argv: list[str] | None = None) -> int:
         for name, client_key in stack.client_keys.keys.items():
             policy = {k: v for k, v in clients_file.api_clients[name].items() if k in local_clients.POLICY_FIELDS}
             print(f"Client    {name}: key {client_key}; policy {json.dumps(policy) if policy else 'none (global)'}")
+            if policy:
+                # The sample request again, as this client: what its policy makes of it.
+                answer = stack.client(auth=False).post(
+                    "/v1/responses",
+                    json={"model": model, "input": args.input},
+                    headers={"Authorization": f"Bearer {client_key}"},
+                )
+                error = answer.json().get("error") if answer.status_code >= 400 else None
+                said = f" {error['code']}: {error['message']}" if isinstance(error, dict) else ""
+                print(f"          the sample request as {name} → {answer.status_code}{said}")
         if clients_file.cors_allowed_origins:
             print(f"CORS      origins {', '.join(clients_file.cors_allowed_origins)}")
         if args.once:
