@@ -213,10 +213,18 @@ def models(route: Route, path: str, request: Request, service: Service, record: 
     """
     settings, _ = service.require()
     names = settings.served_models()
+    policy = _client_policy(request, settings)
+    if policy is not None:  # a client limited to some models sees those
+        names = [
+            n for n in names if clients.allows_model(policy, settings.resolve_model(n) or n, settings.resolve_model)
+        ]
     if "{" not in route.path:
         return Reply.json(200, {"object": "list", "data": [_model_object(settings, n) for n in names]})
     name = path.rsplit("/", 1)[-1]
-    if name not in names and settings.resolve_model(name) is None:
+    resolved = settings.resolve_model(name)
+    if (name not in names and resolved is None) or (
+        policy is not None and not clients.allows_model(policy, resolved or name, settings.resolve_model)
+    ):
         raise errors.model_not_found(name)
     return Reply.json(200, _model_object(settings, name))
 

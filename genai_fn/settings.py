@@ -189,6 +189,7 @@ class Settings:
             "default_output_tokens": self.default_output_tokens or None,
             "max_body_bytes": self.max_body_bytes,
             "eager_start": self.eager_start,
+            "clients_with_policy": None if self.client_policies is None else len(self.client_policies),
         }
 
 

@@ -26,6 +26,7 @@ CONFIG = {
 API_CLIENTS: dict[str, dict[str, Any]] = {
     "free": {},
     "small": {"models": ["gpt-4o-mini"], "max_output_tokens": 100, "families": ["responses", "chat"]},
+    "picky": {"models": ["gpt-4o-mini"]},
 }
 ORIGIN = "https://app.example.com"
 
@@ -56,6 +57,18 @@ def test_a_client_restricted_to_one_model_is_refused_another(clients_stack, emul
     # The unrestricted client may use either model.
     with _as(clients_stack, "free") as free:
         assert free.post("/v1/responses", json={"model": BIG, "input": "hi"}).status_code == 200
+
+
+def test_a_model_restricted_client_sees_its_models(clients_stack):
+    with _as(clients_stack, "picky") as picky:
+        listed = {m["id"] for m in picky.get("/v1/models").json()["data"]}
+        assert picky.get(f"/v1/models/{BIG}").status_code == 404
+        assert picky.get(f"/v1/models/{SMALL}").status_code == 200
+    assert listed == {"gpt-4o-mini", SMALL}
+    with _as(clients_stack, "small") as small:
+        assert small.get("/v1/models").status_code == 403, "models is a family too"
+    with _as(clients_stack, "free") as free:
+        assert {m["id"] for m in free.get("/v1/models").json()["data"]} == {"gpt-4o-mini", SMALL, BIG}
 
 
 def test_a_family_restricted_client_is_refused_files(clients_stack):
