@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -211,18 +210,6 @@ def upstream() -> Iterator[HostileUpstream]:
 
 
 @pytest.fixture
-def quiet() -> Iterator[None]:
-    """This process's HTTP client loggers at WARNING: fdk set the root logger to DEBUG (tests/conftest.py)."""
-    names = ("httpx", "httpcore")
-    levels = {name: logging.getLogger(name).level for name in names}
-    for name in names:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    yield
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
-
-
-@pytest.fixture
 def runner(function_env: dict[str, str], upstream: HostileUpstream, emulator: Emulator) -> Iterator[FnRunner]:
     env = {**function_env, "GENAI_BASE_URL": upstream.base_url, "GENAI_MAX_RETRIES": "0"}
     with FnRunner(env=env, site_dir=site.build(), entrypoint=site.entrypoint(), timeout_s=TIMEOUT_S) as fn:
@@ -248,7 +235,7 @@ def expected(example: Example, answer_status: int, code: str | None) -> bool:
 
 
 def test_any_upstream_answer_gets_a_documented_status_within_the_memory_budget(
-    runner: FnRunner, upstream: HostileUpstream, quiet: None, request: pytest.FixtureRequest
+    runner: FnRunner, upstream: HostileUpstream, quiet_client_logs: None, request: pytest.FixtureRequest
 ) -> None:
     seen: Counter[str] = Counter()
     upstream_statuses: Counter[int] = Counter()

@@ -135,7 +135,9 @@ def test_add_a_custom_route(tmp_path: Path) -> None:
     routes_py = _routes_py(project)
     code = routes_py.read_text()
     (old_import,) = [line for line in code.splitlines() if line.startswith("from . import ")]
-    code = code.replace(old_import, imports.text.strip())
+    # The block shows the line's end: the names already there, then the module the recipe adds.
+    assert imports.text.strip() == "from . import ..., summarise"
+    code = code.replace(old_import, f"{old_import}, summarise")
     # The block shows the table around the row: its first line, the rows already there, the closing line.
     head, there, *added, tail = row.text.splitlines(keepends=True)
     assert (head, there.split("#")[0].strip(), tail) == ("ROUTES: tuple[Route, ...] = (\n", "...", ")\n")
