@@ -10,11 +10,14 @@ exactly what to fix.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
+
+from . import clients
 
 AUTH_MODES = ("auto", "resource_principal", "session", "user_principal", "instance_principal")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -81,6 +84,8 @@ class Settings:
     auth_mode: str
     oci_config_file: str
     oci_profile: str
+    #: Per-client policy (GENAI_CLIENT_POLICIES, see genai_fn/clients.py); None: every client gets the above.
+    client_policies: Mapping[str, clients.Policy] | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -154,6 +159,7 @@ class Settings:
             oci_config_file=reader.text("OCI_CONFIG_FILE") or "~/.oci/config",
             oci_profile=reader.text("OCI_CONFIG_PROFILE") or "DEFAULT",
         )
+        settings = _with_client_policies(reader, settings)
         reader.raise_if_failed()
         return settings
 
@@ -183,7 +189,25 @@ class Settings:
             "default_output_tokens": self.default_output_tokens or None,
             "max_body_bytes": self.max_body_bytes,
             "eager_start": self.eager_start,
+            "clients_with_policy": None if self.client_policies is None else len(self.client_policies),
         }
+
+
+def _with_client_policies(reader: _Reader, settings: Settings) -> Settings:
+    # The route table's families, imported here: genai_fn.routes imports this module.
+    from .routes import Family
+
+    try:
+        policies = clients.parse(
+            reader.text("GENAI_CLIENT_POLICIES"),
+            served=None if settings.allowed_models is None else settings.served_models(),
+            max_output_tokens=settings.max_output_tokens,
+            families=(f.value for f in Family),
+        )
+    except ValueError as exc:
+        reader.fail(clients.SETTING, str(exc))
+        return settings
+    return dataclasses.replace(settings, client_policies=policies)
 
 
 def _realm_domain(reader: _Reader) -> str:

@@ -34,6 +34,8 @@ locals {
     GENAI_LOG_LEVEL        = var.genai_log_level
     GENAI_LOG_PROMPTS      = tostring(var.genai_log_prompts)
     GENAI_EAGER_START      = tostring(var.genai_eager_start)
+    # Per-client policy, "" (dropped) when no client has one: terraform/clients.tf.
+    GENAI_CLIENT_POLICIES = local.client_policies
   }
 
   # Clients from api_key_hashes (string form) merged with api_clients (map form).
@@ -47,7 +49,12 @@ locals {
       quota_unit            = "DAY"
     }
   }
-  api_clients = merge(local.string_clients, var.api_clients)
+  # Keys and limits only (policies: terraform/clients.tf), so both kinds of entry have one type.
+  api_clients = merge(local.string_clients, {
+    for name, c in var.api_clients : name => {
+      key_hashes = c.key_hashes, rate_limit_per_second = c.rate_limit_per_second, quota = c.quota, quota_unit = c.quota_unit
+    }
+  })
 
   # What the authorizer answers as request.auth[client], and so the usage-plan
   # subscriber's token. Subscriber tokens must be unique in the tenancy
@@ -97,6 +104,15 @@ resource "oci_functions_application" "this" {
     precondition {
       condition     = local.app_config_bytes < 4096
       error_message = "The application config would be ${local.app_config_bytes} bytes, over the Functions config limit (4 KB): fewer API key hashes, or use jwt mode."
+    }
+    # Per-client policy (terraform/clients.tf); the function checks the same at start-up.
+    precondition {
+      condition     = alltrue([for c in values(local.policy_clients) : c.max_output_tokens == null ? true : (c.max_output_tokens >= 1 && c.max_output_tokens <= var.genai_max_output_tokens && floor(c.max_output_tokens) == c.max_output_tokens)])
+      error_message = "A client's max_output_tokens must be a whole number from 1 to genai_max_output_tokens (${var.genai_max_output_tokens})."
+    }
+    precondition {
+      condition     = contains(var.genai_allowed_models, "*") || alltrue([for c in values(local.policy_clients) : alltrue([for m in(c.models == null ? [] : c.models) : contains(local.policy_model_names, m)])])
+      error_message = "A client's models must be among genai_allowed_models or the names of genai_model_aliases."
     }
     precondition {
       condition     = var.genai_default_output_tokens <= var.genai_max_output_tokens
