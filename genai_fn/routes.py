@@ -68,7 +68,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import errors, retry, streams
+from . import errors, failover, retry, streams
 from .deadline import Budget
 from .http import JSON_TYPES, Reply, Request
 from .logs import CallRecord
@@ -231,7 +231,7 @@ def simple(route: Route, path: str, request: Request, service: Service, record: 
 
     The request becomes a Responses create (`RESPONSES_CREATE`) and takes the same path as every other route.
     """
-    settings, upstream = service.require()
+    settings, _ = service.require()
     _check_size(request, settings)
     content_type = request.content_type
     if not request.through_gateway:
@@ -268,7 +268,8 @@ def simple(route: Route, path: str, request: Request, service: Service, record: 
         content=_dumps(fields),
         content_type="application/json",
     )
-    answer = upstream.send(out, _budget(request, settings), record)
+    # Stored (the simple route sends no `store: false`): never fails over.
+    answer = service.send(out, _budget(request, settings), record)
     result = _record_answer(record, create, answer)
     usage = result.get("usage")
     return Reply.json(
@@ -532,7 +533,7 @@ def _choose(method: str, path: str, candidates: Sequence[Route]) -> Route:
 
 def passthrough(route: Route, path: str, request: Request, service: Service, record: CallRecord) -> Reply:
     """Check the request as its row says, send it signed, and pass the answer back as it came."""
-    settings, upstream = service.require()
+    settings, _ = service.require()
     content, content_type, payload, capped = _request_body(route, request, settings, record, service.log_prompts)
     out = Outbound(
         method=route.method,
@@ -545,7 +546,7 @@ def passthrough(route: Route, path: str, request: Request, service: Service, rec
         resource=route.resource.value if route.resource else "",
         control_plane=route.plane is Plane.CONTROL,
     )
-    answer = upstream.send(out, _budget(request, settings), record)
+    answer = service.send(out, _budget(request, settings), record, portable=_portable(route, out, payload))
     _record_answer(record, route, answer)
     headers = {"Content-Type": answer.content_type, **_upstream_ref(record), **capped}
     if answer.ending is not None:
@@ -687,6 +688,15 @@ def _retry_rule(route: Route, payload: dict[str, Any]) -> retry.Rule:
     return retry.Rule.UNSENT_ONLY if stores else retry.Rule.IDEMPOTENT
 
 
+def _portable(route: Route, out: Outbound, payload: dict[str, Any]) -> bool:
+    """A model answer that stores nothing and names nothing stored: another region may serve it (failover.py)."""
+    return (
+        route.repeat is Repeat.GENERATE
+        and _retry_rule(route, payload) is retry.Rule.IDEMPOTENT
+        and not failover.references_stored(out.content)
+    )
+
+
 def _check_size(request: Request, settings: Settings) -> None:
     if len(request.body) > settings.max_body_bytes:
         raise errors.payload_too_large(len(request.body), settings.max_body_bytes)
@@ -758,7 +768,9 @@ def _prompt_text(value: Any) -> str | None:
 
 
 def _upstream_ref(record: CallRecord) -> dict[str, str]:
-    return {"X-Upstream-Request-Id": record.opc_request_id} if record.opc_request_id else {}
+    ref = {"X-Upstream-Request-Id": record.opc_request_id} if record.opc_request_id else {}
+    # Set only when regional failover is on (genai_fn/failover.py): which region answered.
+    return {**ref, "X-GenAI-Region": record.region} if record.region else ref
 
 
 def _dumps(payload: dict[str, Any]) -> bytes:
