@@ -234,3 +234,12 @@ def test_with_one_region_nothing_changes(own, home, fallback, principal):
     assert answer.status_code == 429 and "x-genai-region" not in answer.headers
     assert paths(fallback, there) == []
     assert last_line(stack)["region"] == ""
+
+
+def test_make_run_failover_shows_it(capsys):
+    from dev.local import failover
+
+    assert failover.run(port=0, prefix="", image=False, once=True) == 0
+    shown = capsys.readouterr().out
+    assert shown.count(f"200  X-GenAI-Region: {FALLBACK_REGION}") == 2, shown
+    assert "response, stored         → 429  X-GenAI-Region: -" in shown and "fallback 0" in shown, shown
