@@ -546,7 +546,9 @@ def passthrough(route: Route, path: str, request: Request, service: Service, rec
         resource=route.resource.value if route.resource else "",
         control_plane=route.plane is Plane.CONTROL,
     )
-    answer = service.send(out, _budget(request, settings), record, portable=_portable(route, out, payload))
+    # With one region (failover off) nothing is checked: no work added to the call.
+    portable = service.fails_over and _portable(route, out, payload)
+    answer = service.send(out, _budget(request, settings), record, portable=portable)
     _record_answer(record, route, answer)
     headers = {"Content-Type": answer.content_type, **_upstream_ref(record), **capped}
     if answer.ending is not None:

@@ -55,6 +55,11 @@ class Service:
             raise errors.misconfigured(str(self.problem))
         return self.settings, self._upstream
 
+    @property
+    def fails_over(self) -> bool:
+        """Whether regional failover is on (GENAI_FALLBACK_REGIONS)."""
+        return self._failover is not None
+
     def send(self, out: Outbound, budget: Budget, record: CallRecord, *, portable: bool = False) -> Answer:
         """Send `out` upstream; `portable` (it stores nothing) lets it fail over to another region."""
         _, upstream = self.require()
