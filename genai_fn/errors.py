@@ -12,10 +12,11 @@ purpose: what the caller sees locally is what it sees in OCI.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from .answer_fields import error_fields
 
 #: Where to look when Generative AI refuses the function's identity.
 IAM_HINT = (
@@ -26,6 +27,12 @@ IAM_HINT = (
     "(4) at least 15 minutes have passed since the last policy change "
     "(the function's resource-principal token is cached that long)."
 )
+
+#: An opc-request-id as OCI writes it (hex groups and slashes); anything else the upstream sends
+#: there is not echoed to the caller or logged.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9/._:+=-]{0,127}")
+#: The longest Retry-After the function tells its caller, whatever the upstream asked for (seconds).
+MAX_RETRY_AFTER_S = 3600
 
 #: An absolute filesystem path (not part of a URL or of a ~/ path), up to a quote, space or separator.
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/])/[^\s'\",;)]+")
@@ -174,11 +181,11 @@ def upstream_unreachable(detail: str) -> ApiError:
     )
 
 
-def upstream_malformed(request_id: str) -> ApiError:
+def upstream_malformed(request_id: str, what: str = "a body that is not valid JSON") -> ApiError:
     ref = f" (opc-request-id {request_id})" if request_id else ""
     return ApiError(
         502,
-        f"OCI Generative AI answered with a body that is not valid JSON{ref}.",
+        f"OCI Generative AI answered with {what}{ref}.",
         type="server_error",
         code="upstream_malformed",
     )
@@ -190,6 +197,17 @@ def upstream_answer_too_large(limit: int, request_id: str) -> ApiError:
         502,
         f"OCI Generative AI's answer is larger than the {limit} bytes OCI Functions can return{ref}. "
         "Ask for less (max_output_tokens, a smaller page with limit=).",
+        type="server_error",
+        code="upstream_answer_too_large",
+    )
+
+
+def simple_text_too_long(limit: int, request_id: str) -> ApiError:
+    ref = f" (opc-request-id {request_id})" if request_id else ""
+    return ApiError(
+        502,
+        f"The model's text is longer than the {limit} characters the simple route answers with{ref}. "
+        "Ask for fewer output tokens, or use …/v1/responses, which passes any answer on as it came.",
         type="server_error",
         code="upstream_answer_too_large",
     )
@@ -210,6 +228,8 @@ def upstream_stream_incomplete(problem: str, upstream_message: str, request_id: 
 _NOT_FOUND_HINTS = {
     "response": "Responses are kept only when created with store=true.",
 }
+#: An upstream error code that names what was not found, as an identifier.
+_NOT_FOUND_CODE = re.compile(r"[a-z][a-z_]{0,60}_not_found")
 
 
 def from_upstream(
@@ -227,13 +247,16 @@ def from_upstream(
     "conversation", "file"...) when it names one by id: there a 404 most likely
     means the id does not exist, not that IAM refused the function.
     """
-    upstream_message, upstream_code = _upstream_error(content)
-    request_id = headers.get("opc-request-id", "")
+    upstream_message, upstream_code = error_fields(content)
+    request_id = upstream_request_id(headers)
     ref = f" (opc-request-id {request_id})" if request_id else ""
 
     if status == 404 and resource:
         # `resource` is an identifier (routes.Resource): the code as it is, the message in words. On a
-        # nested path (a container's file) the service's own message says which of the two is missing.
+        # nested path (a container's file) the service's own message says which of the two is missing,
+        # and so does its code when it names one ("container_not_found"): then that is what is missing.
+        if _NOT_FOUND_CODE.fullmatch(upstream_code):
+            resource = upstream_code.removesuffix("_not_found")
         said = f" OCI Generative AI says: {upstream_message[:200]}" if upstream_message else ""
         hint = _NOT_FOUND_HINTS.get(resource, "")
         return ApiError(
@@ -252,7 +275,10 @@ def from_upstream(
             code="upstream_not_authorized",
         )
     if status == 429:
-        wait = max(1, round(retry_after_s)) if retry_after_s is not None else 1
+        # retry.retry_after bounds the value already; bounded again here, where it becomes a header.
+        wait = 1
+        if retry_after_s is not None and retry_after_s == retry_after_s:  # not NaN
+            wait = max(1, round(min(float(MAX_RETRY_AFTER_S), retry_after_s)))
         return ApiError(
             429,
             f"OCI Generative AI is throttling requests{ref}; retry after {wait} s.",
@@ -276,17 +302,7 @@ def from_upstream(
     )
 
 
-def _upstream_error(content: bytes | bytearray) -> tuple[str, str]:
-    """The message and code of an upstream error body, OpenAI-shaped or OCI-native."""
-    try:
-        data = json.loads(content)
-    except ValueError:
-        return "", ""
-    if not isinstance(data, dict):
-        return "", ""
-    error = data.get("error", data)
-    if not isinstance(error, dict):
-        return str(error)[:500], ""
-    message = error.get("message") or ""
-    code = error.get("code") or ""
-    return str(message)[:500], str(code)[:100]
+def upstream_request_id(headers: Mapping[str, str]) -> str:
+    """The upstream's opc-request-id, if it looks like one (at most 128 characters of its alphabet), else ""."""
+    value = headers.get("opc-request-id", "")
+    return value if _REQUEST_ID.fullmatch(value) else ""

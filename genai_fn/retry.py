@@ -12,7 +12,10 @@ Two questions, answered separately so each can be tested as a table:
   no `conversation`) creates nothing, so it is retried like a read.
 - **How long to wait?** The service's own `retry-after-ms` or `retry-after`
   (seconds or an HTTP date) when it gives one, else exponential backoff with
-  jitter.
+  jitter. The upstream's value is bounded before use: NaN, a negative value or
+  one that cannot be read counts as not given (backoff applies), and anything
+  longer than `MAX_RETRY_AFTER_S` (infinity included) is that long, so a
+  wait never overflows and never skips the backoff.
 
 Written here rather than taken from a library (tenacity, the OpenAI SDK's
 loop): every attempt must fit the function's `Fn-Deadline` budget, which
@@ -29,6 +32,11 @@ from collections.abc import Callable, Mapping
 
 #: Statuses that say "try again later" rather than "this request is wrong".
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: The longest wait taken from the upstream's headers (s); longer values are clamped to it. No call
+#: can wait that long (300 s is OCI Functions' longest timeout): such a wait ends the retries.
+MAX_RETRY_AFTER_S = 3600.0
+#: Header values longer than this are not read (a number or an HTTP date is far shorter).
+_MAX_HEADER_CHARS = 64
 #: The one status that proves the service did not act on the request.
 UNPROCESSED_STATUSES = frozenset({429})
 
@@ -57,16 +65,19 @@ class Failure(enum.Enum):
     INCOMPLETE_STREAM = "incomplete_stream"
     #: The answer is larger than the platform can deliver: asking again gives the same answer.
     TOO_LARGE = "too_large"
+    #: The answer could not be read (an encoding not asked for, a body that does not decode).
+    MALFORMED = "malformed"
 
 
 def may_retry(rule: Rule, failure: Failure, status: int | None = None) -> bool:
     """Whether an attempt that failed this way may be repeated under `rule`."""
     if failure is Failure.CONNECT:
         return True
-    if failure is Failure.TOO_LARGE:
+    if failure in (Failure.TOO_LARGE, Failure.MALFORMED):
         return False
     if failure is Failure.STATUS:
-        assert status is not None, "a STATUS failure needs its status"
+        if status is None:
+            raise ValueError("a STATUS failure needs its status")
         if rule is Rule.UNSENT_ONLY:
             return status in UNPROCESSED_STATUSES
         return status in RETRYABLE_STATUSES
@@ -74,25 +85,40 @@ def may_retry(rule: Rule, failure: Failure, status: int | None = None) -> bool:
 
 
 def retry_after(headers: Mapping[str, str], *, now: Callable[[], float] = time.time) -> float | None:
-    """Seconds the service asked us to wait (`retry-after-ms` first, then `retry-after`), if any."""
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    """Seconds the service asked us to wait (`retry-after-ms` first, then `retry-after`), if any.
+
+    Always a finite number from 0 to `MAX_RETRY_AFTER_S`, or None (no usable value: back off instead).
+    """
+    millis = _seconds(headers.get("retry-after-ms", ""), scale=1000)
+    if millis is not None:
+        return millis
+    value = headers.get("retry-after", "").strip()
+    seconds = _seconds(value)
+    if seconds is not None or not value or len(value) > _MAX_HEADER_CHARS:
+        return seconds
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return _bounded(when.timestamp() - now())
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    return max(0.0, when.timestamp() - now())
+
+
+def _seconds(value: str, scale: float = 1.0) -> float | None:
+    """A header's number of seconds (`value / scale`), bounded; None if it is not a usable number."""
+    value = value.strip()
+    if not value or len(value) > _MAX_HEADER_CHARS:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return _bounded(number / scale)
+
+
+def _bounded(seconds: float) -> float | None:
+    if seconds != seconds or seconds < 0:  # NaN, or a time in the past: no usable value
+        return None
+    return min(seconds, MAX_RETRY_AFTER_S)
 
 
 def backoff(attempts: int, *, jitter: Callable[[float, float], float] = random.uniform) -> float:

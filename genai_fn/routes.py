@@ -68,10 +68,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import errors, failover, retry, streams
+from . import answer_fields, errors, failover, retry, streams
 from .deadline import Budget
 from .http import JSON_TYPES, Reply, Request
-from .logs import CallRecord
+from .logs import LOGGED_TEXT_LIMIT, CallRecord
 from .service import Service
 from .settings import Settings
 from .upstream import Answer, Outbound
@@ -264,22 +264,26 @@ def simple(route: Route, path: str, request: Request, service: Service, record: 
     out = Outbound(
         "POST",
         create.upstream_path,
-        retry=_retry_rule(create, fields),
+        retry_rule=_retry_rule(create, fields),
         content=_dumps(fields),
         content_type="application/json",
     )
     # Stored (the simple route sends no `store: false`): never fails over.
     answer = service.send(out, _budget(request, settings), record)
-    result = _record_answer(record, create, answer)
-    usage = result.get("usage")
+    result = _record_answer(record, create, answer, text_limit=answer_fields.SIMPLE_TEXT_LIMIT)
+    if not result.complete or result.output_text is None:
+        raise errors.upstream_malformed(record.opc_request_id, "an answer the simple route cannot read its text from")
+    if result.text_cut:
+        raise errors.simple_text_too_long(answer_fields.SIMPLE_TEXT_LIMIT, record.opc_request_id)
+    usage = (result.input_tokens, result.output_tokens, result.total_tokens)
     return Reply.json(
         200,
         {
-            "id": result.get("id"),
-            "model": result.get("model"),
-            "output_text": record.output,
-            "usage": {k: usage.get(k) for k in ("input_tokens", "output_tokens", "total_tokens")}
-            if isinstance(usage, dict)
+            "id": result.id,
+            "model": result.model,
+            "output_text": result.output_text,
+            "usage": dict(zip(("input_tokens", "output_tokens", "total_tokens"), usage, strict=True))
+            if any(n is not None for n in usage)
             else None,
         },
         {**_upstream_ref(record), **capped},
@@ -538,7 +542,7 @@ def passthrough(route: Route, path: str, request: Request, service: Service, rec
     out = Outbound(
         method=route.method,
         path=path.removeprefix(API_ROOT),
-        retry=_retry_rule(route, payload),
+        retry_rule=_retry_rule(route, payload),
         content=content,
         content_type=content_type,
         params=_query(route, request),
@@ -721,43 +725,31 @@ def _budget(request: Request, settings: Settings) -> Budget:
 # -- the answer ---------------------------------------------------------------
 
 
-def _record_answer(record: CallRecord, route: Route, answer: Answer) -> dict[str, Any]:
-    """Check a JSON answer is JSON; pick id, usage and output text out of model answers for the log line."""
-    if answer.ending is not None:
-        final = answer.ending.final or {}
-    elif answer.content_type.startswith("application/json"):
-        final = _loads(answer.content)
-        if final is None:
-            raise errors.upstream_malformed(record.opc_request_id)
-    else:
-        return {}
-    if not isinstance(final, dict) or not route.model:
-        return final if isinstance(final, dict) else {}
-    record.response_id = str(final.get("id", ""))
-    usage = final.get("usage") or {}
-    if isinstance(usage, dict):
-        record.input_tokens = usage.get("input_tokens", usage.get("prompt_tokens"))
-        record.output_tokens = usage.get("output_tokens", usage.get("completion_tokens"))
-    record.output = _output_text(final)
-    return final
-
-
-def _output_text(final: dict[str, Any]) -> str | None:
-    output = final.get("output")
-    if isinstance(output, list):  # a Responses object
-        return "".join(
-            part.get("text", "")
-            for item in output
-            if isinstance(item, dict) and item.get("type") == "message"
-            for part in item.get("content") or []
-            if isinstance(part, dict) and part.get("type") == "output_text"
-        )
-    choices = final.get("choices")
-    if isinstance(choices, list) and choices and isinstance(choices[0], dict):  # a chat completion
-        message = choices[0].get("message") or {}
-        content = message.get("content") if isinstance(message, dict) else None
-        return content if isinstance(content, str) else None
-    return None
+def _record_answer(
+    record: CallRecord, route: Route, answer: Answer, *, text_limit: int = LOGGED_TEXT_LIMIT
+) -> answer_fields.Fields:
+    """Id, usage and output text of a model answer for the log line, read with bounds (`answer_fields`)."""
+    try:
+        if answer.ending is not None:
+            if answer.ending.final is None:
+                return answer_fields.Fields(complete=False)
+            fields = answer_fields.read(answer.content, answer.ending.final, text_limit=text_limit)
+        elif answer.media_type != "application/json":
+            # Files of any flavour (jsonl, json-seq…) and other media pass as they came, unread.
+            return answer_fields.Fields(complete=False)
+        elif not route.model:
+            if not route.path.endswith("/content"):  # a file's content is never read
+                answer_fields.check_whole(answer.content)
+            return answer_fields.Fields(complete=False)
+        else:
+            fields = answer_fields.read(answer.content, text_limit=text_limit)
+    except answer_fields.Malformed:
+        raise errors.upstream_malformed(record.opc_request_id) from None
+    if route.model:
+        record.response_id = fields.id or ""
+        record.input_tokens, record.output_tokens = fields.input_tokens, fields.output_tokens
+        record.output = fields.output_text
+    return fields
 
 
 def _model_object(settings: Settings, name: str) -> dict[str, Any]:
@@ -777,13 +769,6 @@ def _upstream_ref(record: CallRecord) -> dict[str, str]:
 
 def _dumps(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _loads(data: bytes | bytearray) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError:
-        return None
 
 
 def _is_int(value: Any) -> bool:

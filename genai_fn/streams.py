@@ -11,21 +11,25 @@ whole: a caller must never get 200 with half an answer.
   or ends with an `error` event, is not.
 - A Chat Completions stream is whole when it ends with `data: [DONE]`.
 
-Both checks look at the end of the buffer only, without splitting or copying it.
+Both checks look at the end of the buffer only, without splitting or copying it,
+and read the last event with `answer_fields`' bounded scanner: its `type` is a
+member of its JSON like any other, found wherever it stands, not looked for in
+the line's first bytes; the final event repeats the whole response (megabytes,
+possibly hostile) and is never parsed whole.
 """
 
 from __future__ import annotations
 
 import enum
-import json
 from dataclasses import dataclass
-from typing import Any
+
+from . import answer_fields
+from .answer_fields import Malformed, Scanner, Span
 
 #: The events that end a Responses API stream, each carrying the whole response.
-RESPONSES_FINAL_EVENTS = (b'"response.completed"', b'"response.incomplete"', b'"response.failed"')
+RESPONSES_FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _DONE = b"data: [DONE]"
-#: The last event of a stream is far shorter than this, except the final Responses
-#: event, which repeats the whole response: that one is found by searching backwards.
+#: The last event of a chat stream ends this close to the end of the buffer (its trailing blank lines).
 _TAIL = 4096
 
 
@@ -41,8 +45,9 @@ class Ending:
     """How a buffered stream ended."""
 
     whole: bool
-    #: The final event's JSON (Responses: the `response` object; Chat: the last chunk with data).
-    final: dict[str, Any] | None = None
+    #: Where in the buffer the final event's JSON is (Responses: its `response` object; Chat: the
+    #: last chunk with data), for `answer_fields.read`; None when there is none.
+    final: Span | None = None
     #: Why it is not whole, for the caller's error and the log line.
     problem: str = ""
     #: The upstream's own message, when the stream ended with an `error` event.
@@ -60,38 +65,51 @@ def _responses_ending(content: bytes | bytearray) -> Ending:
     line = _last_data_line(content)
     if line is None:
         return Ending(False, problem="the stream is empty")
-    if any(event in line[:200] for event in RESPONSES_FINAL_EVENTS):
-        data = _loads(line[5:])
-        response = data.get("response") if isinstance(data, dict) else None
-        if isinstance(response, dict):
+    # The event's type is read as a member of its JSON, wherever it stands, within the scanner's bounds: the
+    # final event repeats the whole response, so it may be megabytes long, and is never parsed whole. When a
+    # bound stops the reading, the type counts if it came before (OpenAI and OCI write it first): the stream
+    # is whole, and its response (not read) is passed on as it came, like any answer too large to read.
+    scan = Scanner(content)
+    try:
+        found, read_whole = scan.leading_members(line, frozenset({"type", "response"}))
+    except Malformed:
+        return Ending(False, problem="it ended before its final event (response.completed)")
+    kind = scan.string(found.get("type"), answer_fields.MAX_VALUE_BYTES)
+    if kind is None and not read_whole:
+        return Ending(False, problem="its last event is larger or deeper than the function reads")
+    if kind in RESPONSES_FINAL_EVENTS:
+        response = found.get("response")
+        if response is not None and answer_fields.is_object(content, response):
             return Ending(True, final=response)
-        return Ending(False, problem="its final event is not valid JSON")
-    data = _loads(line[5:])
-    if isinstance(data, dict) and data.get("type") == "error":
-        return _error_ending(data.get("error") or data)
+        if not read_whole:
+            return Ending(True)
+        return Ending(False, problem="its final event carries no response object")
+    if kind == "error":
+        message, _ = answer_fields.error_fields(content, line)
+        return _error_ending(message)
     return Ending(False, problem="it ended before its final event (response.completed)")
 
 
 def _chat_ending(content: bytes | bytearray) -> Ending:
     tail = bytes(content[-_TAIL:]).rstrip()
     if not tail.endswith(_DONE):
-        data = _loads((_last_data_line(content) or b"data:")[5:])
-        if isinstance(data, dict) and "error" in data:
-            return _error_ending(data["error"])
+        line = _last_data_line(content)
+        if line is not None:
+            message, code = answer_fields.error_fields(content, line)
+            if message or code:
+                return _error_ending(message)
         return Ending(False, problem="it ended before data: [DONE]")
     # The chunk before [DONE] carries usage when the client asked for it (stream_options.include_usage).
     before = _last_data_line(content, end=content.rfind(_DONE))
-    data = _loads(before[5:]) if before else None
-    return Ending(True, final=data if isinstance(data, dict) else None)
+    return Ending(True, final=before)
 
 
-def _error_ending(error: Any) -> Ending:
-    message = error.get("message", "") if isinstance(error, dict) else error
-    return Ending(False, problem="it ended with an error event", upstream_message=str(message)[:500])
+def _error_ending(message: str) -> Ending:
+    return Ending(False, problem="it ended with an error event", upstream_message=message[:500])
 
 
-def _last_data_line(content: bytes | bytearray, end: int | None = None) -> bytes | None:
-    """The last `data:` line before `end`, found from the back without splitting the buffer."""
+def _last_data_line(content: bytes | bytearray, end: int | None = None) -> Span | None:
+    """Where the JSON of the last `data:` line before `end` is, found from the back without copying."""
     stop = len(content) if end is None else end
     while True:
         start = content.rfind(b"data:", 0, stop)
@@ -99,13 +117,5 @@ def _last_data_line(content: bytes | bytearray, end: int | None = None) -> bytes
             return None
         if start == 0 or content[start - 1] in b"\r\n":
             finish = content.find(b"\n", start, stop)
-            line = bytes(content[start : stop if finish < 0 else finish]).rstrip(b"\r")
-            return line
+            return start + 5, stop if finish < 0 else finish
         stop = start
-
-
-def _loads(data: bytes) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError:
-        return None

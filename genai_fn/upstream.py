@@ -14,12 +14,17 @@ Retries are ours (see `retry`): each attempt gets only what is left of the
 budget, and a wait that would not fit is not started, so the caller gets the
 429 or 502 at once instead of the platform's timeout.
 
-Answers are read into one buffer, capped at the platform's response limit:
-an answer that could never be delivered is refused before it fills memory.
+Answers are read into one buffer, capped at the platform's response limit on
+their decoded bytes: an answer that could never be delivered is refused before
+it fills memory. Every socket operation fits the call's budget (`transport`),
+so no pace of the upstream's bytes can keep a call past `Fn-Deadline`. What the
+upstream controls and the function echoes (opc-request-id, Content-Type,
+Retry-After) is bounded first.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -28,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from . import auth, errors, retry, sdk_import, streams
+from . import auth, errors, retry, sdk_import, streams, transport
 from .deadline import Budget
 from .logs import CallRecord
 from .settings import FUNCTIONS_PAYLOAD_LIMIT, Settings
@@ -42,6 +47,12 @@ MIN_ATTEMPT_S = 0.05
 MAX_ANSWER_BYTES = FUNCTIONS_PAYLOAD_LIMIT
 #: An error answer is read up to this much: enough for any message, never a whole payload.
 MAX_ERROR_BYTES = 64 * 1024
+#: A media type the function passes on as the answer's Content-Type (RFC 9110 token/token, parameters);
+#: anything else, or longer than 200 characters, goes out as application/octet-stream.
+_MEDIA_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]{1,64}/[A-Za-z0-9!#$&^_.+-]{1,64}(?:\s*;[\x20-\x7e]{0,128})?")
+
+
+_LIMITS = httpx.Limits(max_connections=8, max_keepalive_connections=4, keepalive_expiry=30)
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,8 @@ class Outbound:
     method: str
     #: Relative to the OpenAI-compatible base URL, e.g. `/responses/resp_1/input_items`.
     path: str
-    retry: retry.Rule
+    #: When a failed attempt may be repeated (named so as not to shadow the `retry` module).
+    retry_rule: retry.Rule
     content: bytes | None = None
     content_type: str = ""
     params: Sequence[tuple[str, str]] = ()
@@ -76,7 +88,14 @@ class Answer:
 
     @property
     def content_type(self) -> str:
-        return self.headers.get("content-type", "application/json")
+        """The upstream's Content-Type, if it is a well-formed media type (it is passed on to the caller)."""
+        value = self.headers.get("content-type", "application/json").strip()
+        return value if _MEDIA_TYPE.fullmatch(value) else "application/octet-stream"
+
+    @property
+    def media_type(self) -> str:
+        """The Content-Type without parameters, lower-case."""
+        return self.content_type.split(";")[0].strip().lower()
 
 
 @dataclass
@@ -129,9 +148,11 @@ class Upstream:
             auth=signer,
             base_url=s.base_url,
             # The project (required), as the OpenAI SDK sends it: https://docs.oracle.com/iaas/Content/generative-ai/use-project.htm
-            headers={"OpenAI-Project": s.project_ocid},
+            # Accept-Encoding is set, not left to httpx (which adds br or zstd when their packages are
+            # installed): `transport.read_decoded` inflates exactly these codings, within the cap.
+            headers={"OpenAI-Project": s.project_ocid, "Accept-Encoding": transport.ACCEPT_ENCODING},
+            transport=transport.BudgetTransport(limits=_LIMITS),
             timeout=httpx.Timeout(s.attempt_timeout_s, connect=min(10.0, s.attempt_timeout_s)),
-            limits=httpx.Limits(max_connections=8, max_keepalive_connections=4, keepalive_expiry=30),
         )
 
     def openai(self) -> openai.OpenAI:
@@ -182,9 +203,21 @@ class Upstream:
     def send(self, out: Outbound, budget: Budget, record: CallRecord) -> Answer:
         """Send `out` with retries inside `budget`: the whole 2xx answer, or `ApiError`."""
         client = self.http()
-        s = self._settings
         # Where it goes and how it is labelled is the same for every attempt.
         url, headers = self._destination(out)
+        with transport.within(budget):
+            return self._send(client, out, url, headers, budget, record)
+
+    def _send(
+        self,
+        client: httpx.Client,
+        out: Outbound,
+        url: str,
+        headers: dict[str, str],
+        budget: Budget,
+        record: CallRecord,
+    ) -> Answer:
+        s = self._settings
         while True:
             remaining = budget.remaining()
             if remaining < MIN_ATTEMPT_S:
@@ -197,7 +230,7 @@ class Upstream:
                 record.upstream_s += time.monotonic() - started
             if isinstance(result, Answer):
                 return result
-            if not retry.may_retry(out.retry, result.failure, result.status):
+            if not retry.may_retry(out.retry_rule, result.failure, result.status):
                 raise result.error
             delay = result.wait if result.wait is not None else retry.backoff(record.attempts)
             # Start no wait the budget cannot cover: answer now, while there is time to.
@@ -238,19 +271,21 @@ class Upstream:
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
         )
         try:
-            response = client.send(request, stream=True)
+            response = _send_signed(client, request)
         except httpx.TransportError as exc:
             return self._transport_failure(exc, record)
         try:
-            record.opc_request_id = response.headers.get("opc-request-id", record.opc_request_id)
+            record.opc_request_id = errors.upstream_request_id(response.headers) or record.opc_request_id
             limit = MAX_ANSWER_BYTES if response.is_success else MAX_ERROR_BYTES
-            content = _read_capped(response, limit, budget)
-        except _TooLarge:
+            content = transport.read_decoded(response, limit, budget)
+        except (transport.TooLarge, transport.Undecodable) as exc:
             if not response.is_success:
-                content = bytearray()
-            else:
+                content = bytearray()  # the status says what matters; the body only adds words
+            elif isinstance(exc, transport.TooLarge):
                 error = errors.upstream_answer_too_large(MAX_ANSWER_BYTES, record.opc_request_id)
                 return _Attempt(error, retry.Failure.TOO_LARGE)
+            else:
+                return _Attempt(errors.upstream_malformed(record.opc_request_id, str(exc)), retry.Failure.MALFORMED)
         except httpx.TransportError as exc:
             return self._transport_failure(exc, record)
         finally:
@@ -269,7 +304,7 @@ class Upstream:
             return _Attempt(error, retry.Failure.STATUS, response.status_code, wait)
 
         answer = Answer(response.status_code, response.headers, content)
-        if out.stream is not None and answer.content_type.startswith("text/event-stream"):
+        if out.stream is not None and answer.media_type == "text/event-stream":
             answer.ending = streams.ending(out.stream, content)
             if not answer.ending.whole:
                 record.stream_problem = answer.ending.problem
@@ -289,24 +324,31 @@ class Upstream:
         return _Attempt(errors.upstream_unreachable(_describe(exc)), retry.Failure.DROPPED)
 
 
-class _TooLarge(Exception):
-    pass
+def _send_signed(client: httpx.Client, request: httpx.Request) -> httpx.Response:
+    """`client.send(request, stream=True)`, with the client's signer driven here rather than by httpx.
 
-
-def _read_capped(response: httpx.Response, limit: int, budget: Budget) -> bytearray:
-    """The answer's body, read once into one buffer; `_TooLarge` past `limit` bytes.
-
-    The budget is checked between chunks: a slow trickle cannot outlive the call
-    (httpx's read timeout applies to each chunk, not to the whole body).
+    The signer (oci-genai-auth) answers a 401 by re-reading the credentials and
+    signing the request again. Left to httpx, the 401's body would first be read
+    whole and decoded by httpx itself (httpx.Client._send_handling_auth calls
+    `response.read()`): a gzip bomb in a 401, or a body that does not decode,
+    would bloat or crash the call. Here the refused answer is closed unread; the
+    signer looks only at its status. Only the answer that is returned is read, by
+    `transport.read_decoded`, within its cap.
     """
-    buffer = bytearray()
-    for chunk in response.iter_bytes():
-        buffer += chunk
-        if len(buffer) > limit:
-            raise _TooLarge
-        if budget.remaining() <= 0:
-            raise httpx.ReadTimeout("the call's budget ran out while reading the answer")
-    return buffer
+    if client.auth is None:
+        return client.send(request, stream=True)
+    flow = client.auth.sync_auth_flow(request)
+    try:
+        signed = next(flow)
+        while True:
+            response = client.send(signed, stream=True, auth=None)
+            try:
+                signed = flow.send(response)
+            except StopIteration:
+                return response
+            response.close()
+    finally:
+        flow.close()
 
 
 def _describe(exc: BaseException) -> str:

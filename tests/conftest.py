@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import io
+import logging
 import os
 import sys
 import uuid
@@ -188,3 +189,19 @@ def invoke(
     out = {k[len("fn-http-h-") :] if k.startswith("fn-http-h-") else k: v for k, v in raw_headers.items()}
     payload = bytes(data) if isinstance(data, (bytes, bytearray)) else str(data).encode()
     return status, out, payload
+
+
+@pytest.fixture
+def quiet_client_logs() -> Iterator[None]:
+    """Hold this process's HTTP client loggers at WARNING for a long run.
+
+    fdk (imported by tests/conftest.py) sets the root logger to DEBUG, so httpx and
+    httpcore would log about fifteen records per call, and pytest would keep them all.
+    """
+    names = ("httpx", "httpcore", "httpx2", "httpcore2", "openai")
+    levels = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)

@@ -5,6 +5,12 @@ python -m dev.local --once          # one sample request, then exit
 python -m dev.local --failover      # regional failover: home throttled, a 2nd emulator serves (failover.py)
 python -m dev.local --real          # the real OCI Generative AI, signed with your OCI CLI session
                                 # (needs GENAI_PROJECT_OCID and GENAI_REGION; OCI_AUTH=session by default)
+
+The model settings in your environment (GENAI_DEFAULT_MODEL, GENAI_ALLOWED_MODELS,
+GENAI_MODEL_ALIASES, GENAI_MAX_OUTPUT_TOKENS, GENAI_DEFAULT_OUTPUT_TOKENS) configure
+the local function in both modes, and the emulator serves the models they name:
+`GENAI_MODEL_ALIASES=gpt-4o-mini=openai.gpt-oss-120b make run` tries an alias.
+The sample request uses the first alias, else the default model.
 """
 
 from __future__ import annotations
@@ -17,8 +23,15 @@ import threading
 
 import openai
 
+from genai_fn.settings import Settings, SettingsError
+
 from .credentials import claims_of
-from .stack import Stack
+from .stack import Stack, check_config, developer_config
+
+
+def sample_model(settings: Settings) -> str:
+    """The model the sample request names: the first alias (to show it at work), else the default model."""
+    return next(iter(settings.model_aliases), settings.default_model)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,9 +57,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.real and not os.environ.get("GENAI_PROJECT_OCID"):
         parser.error("--real needs GENAI_PROJECT_OCID (and GENAI_REGION) in the environment")
 
+    config = developer_config(os.environ)
+    try:
+        settings = check_config(config)
+    except SettingsError as exc:
+        parser.error(str(exc))
+    model = sample_model(settings)
+
     if not args.venv:
         print("Building the image's dependency folder (pip install --target, then image/trim.py; once)...", flush=True)
-    stack = Stack(containers=args.containers, prefix=args.prefix, real=args.real, port=args.port, image=not args.venv)
+    stack = Stack(
+        containers=args.containers,
+        prefix=args.prefix,
+        config=config,
+        real=args.real,
+        port=args.port,
+        image=not args.venv,
+    )
     with stack:
         where = "real OCI Generative AI" if args.real else f"emulated Generative AI at {stack.emulator.base_url}"  # type: ignore[union-attr]
         print(f"Gateway   {stack.base_url}  (API key auth; /health is open)")
@@ -57,19 +84,22 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"Function  func.py under fdk (.venv), {args.containers} container(s), pid {pids}")
         print(f"Upstream  {where}")
+        allowed = ", ".join(sorted(settings.allowed_models)) if settings.allowed_models is not None else "any"
+        aliases = ", ".join(f"{k} → {v}" for k, v in settings.model_aliases.items()) or "none"
+        print(f"Models    default {settings.default_model}; allowed: {allowed}; aliases: {aliases}")
         if stack.principal:
             claims = claims_of(stack.principal.token)
             print(f"Identity  emulated resource principal {claims['res_id']} (keys in {stack.principal.directory})")
         print()
 
         client = stack.openai()
-        model = os.environ.get("GENAI_DEFAULT_MODEL", "openai.gpt-oss-120b")
         try:
             response = client.responses.create(model=model, input=args.input)
         except openai.APIStatusError as exc:
             print(f"Sample request failed: {exc.status_code} {json.dumps(exc.body)}", file=sys.stderr)
             return 1
-        print(f"Sample request through the gateway → {response.id}")
+        print(f"Sample request through the gateway (model {model}) → {response.id}")
+        print(f"  model:       {response.model}")
         print(f"  output_text: {response.output_text}")
         print(f"  usage:       {response.usage.model_dump(include={'input_tokens', 'output_tokens'})}")  # type: ignore[union-attr]
         if stack.emulator:

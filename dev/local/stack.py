@@ -27,9 +27,10 @@ import httpx
 
 from authorizer import keys
 from dev import image_site as site
+from genai_fn.settings import Settings, SettingsError
 
-from .credentials import COMPARTMENT, PROJECT, Issuer, ResourcePrincipal
-from .emulator import Emulator
+from .credentials import COMPARTMENT, PROJECT, REGION, Issuer, ResourcePrincipal
+from .emulator import KNOWN_MODELS, Emulator
 from .gateway import Gateway
 from .runner import ROOT, FnRunner
 
@@ -38,18 +39,52 @@ if TYPE_CHECKING:
 
 FUNC = ROOT / "func.py"
 
-#: Settings passed through from the developer's environment in real mode.
+#: The function's settings a developer may set for `make run`, emulated or real: what the models are
+#: and how much they may write (README "Configuration"). `developer_config` passes them on.
+MODEL_SETTINGS = (
+    "GENAI_DEFAULT_MODEL",
+    "GENAI_ALLOWED_MODELS",
+    "GENAI_MODEL_ALIASES",
+    "GENAI_MAX_OUTPUT_TOKENS",
+    "GENAI_DEFAULT_OUTPUT_TOKENS",
+)
+#: Settings passed through from the developer's environment in real mode: where the service is, and who signs.
 REAL_SETTINGS = (
     "GENAI_PROJECT_OCID",
     "GENAI_REGION",
     "GENAI_BASE_URL",
-    "GENAI_DEFAULT_MODEL",
-    "GENAI_ALLOWED_MODELS",
-    "GENAI_MAX_OUTPUT_TOKENS",
+    *MODEL_SETTINGS,
     "OCI_AUTH",
     "OCI_CONFIG_FILE",
     "OCI_CONFIG_PROFILE",
 )
+
+
+def developer_config(environ: Mapping[str, str]) -> dict[str, str]:
+    """The MODEL_SETTINGS set in `environ`: the configuration `make run` gives the local function."""
+    return {k: environ[k] for k in MODEL_SETTINGS if environ.get(k)}
+
+
+def check_config(config: Mapping[str, str]) -> Settings:
+    """The function's settings for `config` on an emulated stack, or SettingsError naming each bad setting.
+
+    The function itself would answer every call with the same error; `make run` says it before starting.
+    """
+    return Settings.from_environ({"GENAI_PROJECT_OCID": PROJECT, "GENAI_REGION": REGION, **config})
+
+
+def configured_models(config: Mapping[str, str]) -> frozenset[str]:
+    """The models `config` names: default, allowed (unless `*`) and alias targets; none if it is invalid.
+
+    An emulator the stack starts serves them besides its own KNOWN_MODELS, as
+    the developer's region would serve the models they configure: so any
+    model name can be tried locally.
+    """
+    try:
+        settings = check_config(config)
+    except SettingsError:
+        return frozenset()  # the function answers every call with the setting to fix
+    return frozenset({settings.default_model, *(settings.allowed_models or ()), *settings.model_aliases.values()})
 
 
 def function_env(
@@ -108,7 +143,8 @@ class Stack:
     """Emulator, credentials, function containers and gateway, started together and stopped together.
 
     Parts handed in (`issuer`, `emulator`, `principal`) are used and left
-    running; parts the stack starts, it stops. `config` is the function's
+    running; parts the stack starts, it stops. An emulator it starts also
+    serves the models `config` names (`configured_models`). `config` is the function's
     configuration on top of `function_env`'s; `func_path` another function
     (the runner tests' misbehaving one); `runner_class` an FnRunner subclass.
     """
@@ -168,7 +204,8 @@ class Stack:
                 if self.principal is None:
                     self.principal = self._exit.enter_context(ResourcePrincipal(self.issuer))
                 if self.emulator is None:
-                    self.emulator = self._exit.enter_context(Emulator(self.issuer))
+                    models = KNOWN_MODELS | configured_models(self.config)
+                    self.emulator = self._exit.enter_context(Emulator(self.issuer, models=models))
             self.env = function_env(self.principal, self.emulator, self.config)
             if self.image:
                 self.site_dir = site.build()

@@ -24,7 +24,8 @@ from openai.types.conversations import Conversation, ConversationDeletedResource
 from openai.types.conversations.conversation_item_list import ConversationItemList
 from openai.types.responses import Response, ResponseStreamEvent
 from openai.types.responses.response_item_list import ResponseItemList
-from openai.types.vector_stores import VectorStoreFile, VectorStoreFileDeleted
+from openai.types.vector_stores import VectorStoreFile, VectorStoreFileBatch, VectorStoreFileDeleted
+from openai.types.vector_stores.file_content_response import FileContentResponse
 from pydantic import TypeAdapter
 
 from dev.local.credentials import COMPARTMENT, PROJECT
@@ -353,7 +354,7 @@ def test_file_upload_refusals(api: httpx.Client, emulator: Emulator, monkeypatch
     assert upload(api, b"x", "a.txt", "text/plain", purpose=None).json()["error"]["param"] == "purpose"
     assert upload(api, b"x", "a.txt", "text/plain", purpose="nonsense").status_code == 400
     assert api.post("/files", json={"purpose": "user_data"}).status_code == 400
-    monkeypatch.setattr(emulator, "max_file_bytes", 1000)
+    monkeypatch.setattr(emulator.state, "max_file_bytes", 1000)
     too_big = upload(api, b"x" * 1001, "a.txt", "text/plain")
     assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "file_too_large"
 
@@ -379,7 +380,8 @@ def test_vector_store_files_and_search(api: httpx.Client, control: httpx.Client)
         "kind": "cat"
     }
     content = ok(api.get(f"{base}/files/{whales['id']}/content"))
-    assert content["data"][0]["text"].startswith("Blue whales")
+    assert content["object"] == "vector_store.file_content.page" and content["has_more"] is False
+    assert (FileContentResponse.model_validate(content["data"][0]).text or "").startswith("Blue whales")
 
     page = ok(api.post(base + "/search", json={"query": "blue whales krill", "max_num_results": 5}))
     assert page["object"] == "vector_store.search_results.page" and page["search_query"] == ["blue whales krill"]
@@ -395,6 +397,88 @@ def test_vector_store_files_and_search(api: httpx.Client, control: httpx.Client)
     assert VectorStoreDeleted.model_validate(ok(control.delete(base))).deleted
     assert control.get(base).status_code == 404
     assert control.post("/vector_stores", json={"file_ids": ["file-missing"]}).status_code == 404
+
+
+def test_file_batch_is_in_progress_until_first_read_then_searchable(api: httpx.Client, control: httpx.Client) -> None:
+    whales = ok(upload(api, b"Blue whales eat krill.", "whales.txt", "text/plain"))
+    cats = ok(upload(api, b"Cats sleep a lot.", "cats.txt", "text/plain"))
+    store = ok(control.post("/vector_stores", json={"name": "kb"}))
+    base = f"/vector_stores/{store['id']}"
+    batch = VectorStoreFileBatch.model_validate(
+        ok(api.post(base + "/file_batches", json={"file_ids": [whales["id"], cats["id"]], "attributes": {"k": "v"}}))
+    )
+    assert batch.status == "in_progress" and batch.vector_store_id == store["id"]
+    assert (batch.file_counts.in_progress, batch.file_counts.total) == (2, 2)
+    assert ok(api.post(base + "/search", json={"query": "krill"}))["data"] == [], "not searchable while in progress"
+
+    done = VectorStoreFileBatch.model_validate(ok(api.get(f"{base}/file_batches/{batch.id}")))
+    assert done.status == "completed" and (done.file_counts.completed, done.file_counts.in_progress) == (2, 0)
+    files = [
+        VectorStoreFile.model_validate(f)
+        for f in ok(api.get(f"{base}/file_batches/{batch.id}/files", params={"order": "asc"}))["data"]
+    ]
+    assert [(f.id, f.status, f.attributes) for f in files] == [
+        (whales["id"], "completed", {"k": "v"}),
+        (cats["id"], "completed", {"k": "v"}),
+    ]
+    assert ok(api.get(f"{base}/file_batches/{batch.id}/files", params={"filter": "cancelled"}))["data"] == []
+    assert ok(api.post(base + "/search", json={"query": "krill"}))["data"][0]["file_id"] == whales["id"]
+    assert ok(control.get(base))["file_counts"]["completed"] == 2
+    # A finished batch is not cancelled.
+    assert ok(api.post(f"{base}/file_batches/{batch.id}/cancel"))["status"] == "completed"
+
+
+def test_file_batch_cancel_and_per_file_attributes(api: httpx.Client, control: httpx.Client) -> None:
+    one = ok(upload(api, b"one", "1.txt", "text/plain"))
+    two = ok(upload(api, b"two", "2.txt", "text/plain"))
+    base = f"/vector_stores/{ok(control.post('/vector_stores', json={}))['id']}"
+    files = [{"file_id": one["id"], "attributes": {"n": 1}}, {"file_id": two["id"]}]
+    batch = ok(api.post(base + "/file_batches", json={"files": files}))
+    cancelled = VectorStoreFileBatch.model_validate(ok(api.post(f"{base}/file_batches/{batch['id']}/cancel")))
+    assert cancelled.status == "cancelled" and cancelled.file_counts.cancelled == 2
+    assert ok(api.get(f"{base}/file_batches/{batch['id']}"))["status"] == "cancelled", "reading does not revive it"
+    listed = ok(api.get(f"{base}/file_batches/{batch['id']}/files", params={"filter": "cancelled", "order": "asc"}))
+    assert [(f["id"], f["attributes"]) for f in listed["data"]] == [(one["id"], {"n": 1}), (two["id"], {})]
+    assert ok(control.get(base))["file_counts"] == {
+        "cancelled": 2,
+        "completed": 0,
+        "failed": 0,
+        "in_progress": 0,
+        "total": 2,
+    }
+
+
+def test_file_batch_refusals_name_what_is_missing(api: httpx.Client, control: httpx.Client) -> None:
+    known = ok(upload(api, b"x", "x.txt", "text/plain"))
+    base = f"/vector_stores/{ok(control.post('/vector_stores', json={}))['id']}"
+    both = api.post(base + "/file_batches", json={"file_ids": [known["id"]], "files": [{"file_id": known["id"]}]})
+    assert both.status_code == 400 and both.json()["error"]["param"] == "files"
+    assert api.post(base + "/file_batches", json={}).json()["error"]["code"] == "missing_required_parameter"
+    gone = api.post(base + "/file_batches", json={"file_ids": [known["id"], "file-gone"]})
+    assert gone.status_code == 404 and "file-gone" in gone.json()["error"]["message"]
+    assert ok(api.get(base + "/files"))["data"] == [], "nothing of a refused batch is attached"
+    no_batch = api.get(base + "/file_batches/vsfb_gone")
+    assert no_batch.status_code == 404 and no_batch.json()["error"]["message"].startswith("File batch with id")
+    no_store = api.get("/vector_stores/vs_gone/file_batches/vsfb_gone/files")
+    assert no_store.status_code == 404 and no_store.json()["error"]["message"].startswith("Vector store with id")
+    assert no_store.json()["error"]["param"] == "vector_store_id"
+    assert (no_batch.json()["error"]["code"], no_store.json()["error"]["code"]) == (
+        "file_batch_not_found",
+        "vector_store_not_found",
+    )
+
+
+def test_a_404_names_what_is_missing_as_an_identifier(api: httpx.Client) -> None:
+    for path in ("/containers/cntr_gone/files", "/containers/cntr_gone/files/cfile_x/content"):
+        error = api.get(path).json()["error"]
+        assert error["message"] == "Container with id 'cntr_gone' not found." and error["param"] == "container_id"
+        assert error["code"] == "container_not_found"
+    container = ok(api.post("/containers", json={"name": "c"}))
+    error = api.get(f"/containers/{container['id']}/files/cfile_x").json()["error"]
+    assert error["message"].startswith("Container file with id 'cfile_x'") and error["param"] == "file_id"
+    assert error["code"] == "container_file_not_found"
+    assert api.get("/files/file-gone").json()["error"]["code"] == "file_not_found"
+    assert api.get("/responses/resp_gone").json()["error"]["code"] == "response_not_found"
 
 
 def test_vector_store_management_is_on_the_control_plane_only(api: httpx.Client, control: httpx.Client) -> None:
@@ -501,6 +585,12 @@ def test_calls_record_every_path(api: httpx.Client, emulator: Emulator) -> None:
         ("POST", "/openai/v1/containers", 200),
     ]
     assert recorded[0].query == "limit=1" and recorded[1].body == {"name": "c"}
+    # The same record for another process (make run's emulator), unsigned like the fault control.
+    listed = httpx.get(f"http://{emulator.host}:{emulator.port}/_emulator/calls").json()["calls"][before:]
+    assert [(c["method"], c["path"], c["status"], c["jti"]) for c in listed] == [
+        (c.method, c.path, c.status, c.jti) for c in recorded
+    ]
+    assert listed[1]["body"] == {"name": "c"} and all(c["jti"] for c in listed)
 
 
 def test_input_items_do_not_outlive_their_response(api: httpx.Client, emulator: Emulator) -> None:
@@ -510,3 +600,26 @@ def test_input_items_do_not_outlive_their_response(api: httpx.Client, emulator: 
     assert first["id"] not in emulator.input_items and second["id"] in emulator.input_items
     assert ok(api.delete(f"/responses/{second['id']}"))["deleted"]
     assert second["id"] not in emulator.input_items
+
+
+# -- structure ---------------------------------------------------------------------------
+
+
+def test_emulator_modules_import_one_way() -> None:
+    """wire → state → table → families → core: no module imports one after it (no import circle)."""
+    import ast
+    from pathlib import Path
+
+    order = ["wire", "state", "table", "responses", "chat", "conversations", "storage", "file_batches", "core"]
+    folder = Path(__file__).resolve().parents[2] / "dev" / "local" / "emulator"
+    assert sorted(p.stem for p in folder.glob("*.py")) == sorted([*order, "__init__"]), "a module to place in `order`"
+    for rank, name in enumerate(order):
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        imported = {
+            alias.name if node.module is None else node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.level == 1
+            for alias in node.names
+        }
+        later = sorted(imported & set(order[rank:]))
+        assert not later, f"{name} imports {later}, which come after it"

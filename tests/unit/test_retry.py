@@ -48,18 +48,35 @@ NOW = 1_800_000_000.0
         ({}, None),
         ({"retry-after": "7"}, 7.0),
         ({"retry-after": "0.25"}, 0.25),
-        ({"retry-after": "-3"}, 0.0),
+        ({"retry-after": "-3"}, None),  # no usable value: backoff applies, not an immediate retry
         ({"retry-after-ms": "1500"}, 1.5),
         ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),  # the precise one wins
         ({"retry-after-ms": "soon", "retry-after": "9"}, 9.0),  # unreadable ms: fall back
         ({"retry-after": format_datetime(datetime.fromtimestamp(NOW + 12, timezone.utc), usegmt=True)}, 12.0),
-        ({"retry-after": format_datetime(datetime.fromtimestamp(NOW - 60, timezone.utc), usegmt=True)}, 0.0),
+        ({"retry-after": format_datetime(datetime.fromtimestamp(NOW - 60, timezone.utc), usegmt=True)}, None),
+        ({"retry-after": format_datetime(datetime.fromtimestamp(NOW + 10**6, timezone.utc), usegmt=True)}, 3600.0),
+        # Whatever the upstream writes, the wait is a finite number from 0 to MAX_RETRY_AFTER_S, or None.
+        ({"retry-after": "1e999"}, 3600.0),
+        ({"retry-after": "inf"}, 3600.0),
+        ({"retry-after": "-inf"}, None),
+        ({"retry-after": "nan"}, None),
+        ({"retry-after": "1e308"}, 3600.0),
+        ({"retry-after-ms": "1e999"}, 3600.0),
+        ({"retry-after-ms": "nan", "retry-after": "2"}, 2.0),
+        ({"retry-after-ms": "-5", "retry-after": "2"}, 2.0),
+        ({"retry-after": "9" * 400}, None),  # longer than any number or date: not read
+        ({"retry-after": "Mon, 99 Foo 99999 99:99:99 GMT"}, None),
         ({"retry-after": "next tuesday"}, None),
         ({"retry-after": ""}, None),
     ],
 )
 def test_retry_after(headers, expected):
     assert retry_after(headers, now=lambda: NOW) == expected
+
+
+def test_a_status_failure_without_its_status_is_refused_not_asserted():
+    with pytest.raises(ValueError, match="needs its status"):
+        may_retry(IDEM, Failure.STATUS, None)
 
 
 @pytest.mark.parametrize("attempts, base", [(0, 0.5), (1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (5, 8.0), (9, 8.0)])

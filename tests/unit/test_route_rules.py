@@ -134,8 +134,9 @@ _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 def test_a_missing_container_is_named_and_the_code_is_an_identifier(fn) -> None:
     status, _, body = invoke(fn, "GET", "/genai/v1/containers/cntr_missing/files/cfile_1")
     error = error_of(body)
-    assert status == 404 and error["code"] == "container_file_not_found" and _CODE.match(error["code"])
-    assert "No such container file" in error["message"] and "Container with id 'cntr_missing'" in error["message"]
+    # The path's own resource is a container file; the service's code says it is the container that is missing.
+    assert status == 404 and error["code"] == "container_not_found" and _CODE.match(error["code"])
+    assert error["message"].startswith("No such container,") and "Container with id 'cntr_missing'" in error["message"]
 
 
 def test_a_missing_vector_store_is_named_and_the_code_is_an_identifier(fn) -> None:

@@ -13,7 +13,7 @@ from dev import routes_gen
 from dev.local.gateway import ROUTES_FILE, load_routes
 from genai_fn import routes
 from genai_fn.http import Request
-from genai_fn.routes import ROUTES, Body, Family, Repeat, Resource, Route
+from genai_fn.routes import ROUTES, Body, Repeat, Resource, Route
 
 
 def test_generated_files_are_up_to_date() -> None:
@@ -73,7 +73,7 @@ def test_the_gateway_routes_are_few_and_valid_for_api_gateway() -> None:
 
 def test_the_table_is_consistent() -> None:
     routes.check_table(ROUTES)  # also run on import; here so a failure names the test
-    assert {row.family for row in ROUTES} == set(Family), "a family without rows"
+    # Not every family need have rows: docs/make-it-yours.md turns a family off by filtering its rows out.
     assert all(isinstance(row.repeat, Repeat) for row in ROUTES)
 
 

@@ -11,25 +11,23 @@ with finish_reason "length".
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from .state import State
+from .table import route
 from .wire import (
+    Request,
     content_text,
     json_response,
     missing,
     new_id,
     now,
-    route,
     schema_instance,
     sse_response,
     strip_marks,
 )
-
-if TYPE_CHECKING:
-    from .core import Emulator
-    from .wire import Request
 
 
 def _answer(payload: dict[str, Any]) -> tuple[dict[str, Any], str, int]:
@@ -78,9 +76,9 @@ def _completion_tokens(message: dict[str, Any]) -> int:
     return len((message.get("content") or "").split())
 
 
-async def create(em: Emulator, req: Request) -> web.StreamResponse:
+async def create(state: State, req: Request) -> web.StreamResponse:
     payload = req.payload
-    model = em.check_model(payload)
+    model = state.check_model(payload)
     if not isinstance(payload.get("messages"), list) or not payload["messages"]:
         raise missing("messages")
     message, finish, prompt_tokens = _answer(payload)

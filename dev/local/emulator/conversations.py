@@ -7,29 +7,19 @@ A Responses create with `conversation` appends its input and output items.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from .wire import invalid, json_response, new_id, not_found, now, page, route
-
-if TYPE_CHECKING:
-    from .core import Emulator
-    from .wire import Request
+from .responses import normalize_items
+from .state import State, StoredConversation
+from .table import route
+from .wire import Request, invalid, json_response, new_id, not_found, now, page
 
 MAX_ITEMS_PER_CREATE = 20
 
 
-@dataclass
-class Stored:
-    conversation: dict[str, Any]
-    items: list[dict[str, Any]] = field(default_factory=list)
-
-
 def _items(value: Any) -> list[dict[str, Any]]:
-    from .responses import normalize_items
-
     if value is None:
         return []
     if not isinstance(value, list):
@@ -46,14 +36,14 @@ def _metadata(payload: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in metadata.items()}
 
 
-def _get(em: Emulator, req: Request) -> Stored:
-    stored = em.conversations.get(req.params["id"])
+def _get(state: State, req: Request) -> StoredConversation:
+    stored = state.conversations.get(req.params["id"])
     if stored is None:
         raise not_found("Conversation", req.params["id"], "conversation_id")
     return stored
 
 
-async def create(em: Emulator, req: Request) -> web.StreamResponse:
+async def create(state: State, req: Request) -> web.StreamResponse:
     ident = new_id("conv_")
     conversation = {
         "id": ident,
@@ -61,34 +51,34 @@ async def create(em: Emulator, req: Request) -> web.StreamResponse:
         "created_at": now(),
         "metadata": _metadata(req.payload),
     }
-    em.conversations[ident] = Stored(conversation, _items(req.payload.get("items")))
+    state.conversations[ident] = StoredConversation(conversation, _items(req.payload.get("items")))
     return json_response(conversation)
 
 
-async def retrieve(em: Emulator, req: Request) -> web.StreamResponse:
-    return json_response(_get(em, req).conversation)
+async def retrieve(state: State, req: Request) -> web.StreamResponse:
+    return json_response(_get(state, req).conversation)
 
 
-async def update(em: Emulator, req: Request) -> web.StreamResponse:
-    stored = _get(em, req)
+async def update(state: State, req: Request) -> web.StreamResponse:
+    stored = _get(state, req)
     if "metadata" not in req.payload:
         raise invalid("metadata", "Missing required parameter: 'metadata'.")
     stored.conversation["metadata"] = _metadata(req.payload)
     return json_response(stored.conversation)
 
 
-async def delete(em: Emulator, req: Request) -> web.StreamResponse:
-    stored = _get(em, req)
-    del em.conversations[stored.conversation["id"]]
+async def delete(state: State, req: Request) -> web.StreamResponse:
+    stored = _get(state, req)
+    del state.conversations[stored.conversation["id"]]
     return json_response({"id": stored.conversation["id"], "object": "conversation.deleted", "deleted": True})
 
 
-async def list_items(em: Emulator, req: Request) -> web.StreamResponse:
-    return json_response(page(_get(em, req).items, req.query))
+async def list_items(state: State, req: Request) -> web.StreamResponse:
+    return json_response(page(_get(state, req).items, req.query))
 
 
-async def create_items(em: Emulator, req: Request) -> web.StreamResponse:
-    stored = _get(em, req)
+async def create_items(state: State, req: Request) -> web.StreamResponse:
+    stored = _get(state, req)
     added = _items(req.payload.get("items"))
     if not added:
         raise invalid("items", "Missing required parameter: 'items'.")
@@ -98,21 +88,21 @@ async def create_items(em: Emulator, req: Request) -> web.StreamResponse:
     )
 
 
-def _item(em: Emulator, req: Request) -> tuple[Stored, dict[str, Any]]:
-    stored = _get(em, req)
+def _item(state: State, req: Request) -> tuple[StoredConversation, dict[str, Any]]:
+    stored = _get(state, req)
     found = next((i for i in stored.items if i["id"] == req.params["item"]), None)
     if found is None:
-        raise not_found("Item", req.params["item"], "item_id")
+        raise not_found("Conversation item", req.params["item"], "item_id")
     return stored, found
 
 
-async def retrieve_item(em: Emulator, req: Request) -> web.StreamResponse:
-    return json_response(_item(em, req)[1])
+async def retrieve_item(state: State, req: Request) -> web.StreamResponse:
+    return json_response(_item(state, req)[1])
 
 
-async def delete_item(em: Emulator, req: Request) -> web.StreamResponse:
+async def delete_item(state: State, req: Request) -> web.StreamResponse:
     """Answers the conversation, as the openai SDK's `conversations.items.delete` expects."""
-    stored, found = _item(em, req)
+    stored, found = _item(state, req)
     stored.items.remove(found)
     return json_response(stored.conversation)
 

@@ -29,18 +29,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from .. import signature
 from ..credentials import PROJECT, Issuer
 from ..server import BackgroundServer
-from . import chat, conversations, responses, storage
-from .wire import FAULT_MARK, OpenAIRefusal, Refusal, Request, Route, parse_json
+from . import chat, conversations, file_batches, responses, storage
+from .state import KNOWN_MODELS, MAX_FILE_BYTES, MAX_STORED_BYTES, State, StoredConversation
+from .table import Route
+from .wire import FAULT_MARK, Refusal, Request, parse_json
 
-KNOWN_MODELS = frozenset(
-    {
-        "openai.gpt-oss-120b",
-        "openai.gpt-oss-20b",
-        "xai.grok-4",
-        "meta.llama-3.3-70b-instruct",
-        "cohere.command-a-03-2025",
-    }
-)
 #: Faults that change a stream's ending; they apply only to streamed creates (`"stream": true`).
 STREAM_FAULTS = ("partial-stream", "error-event", "no-done")
 FAULTS = (
@@ -60,10 +53,6 @@ PREFIX = "/openai/v1"
 #: The control plane's prefix (on its own host at OCI, generativeai.<region>.oci.<domain>): vector store
 #: management, with the compartment in `opc-compartment-id` (genai_fn/settings.py, Oracle's QuickStart table).
 CONTROL_PREFIX = "/20231130/openai/v1"
-#: One uploaded file; OCI's own limit is not documented on the pages read, the function's body limit (6 MB) is lower.
-MAX_FILE_BYTES = 16 * 1024 * 1024
-#: Everything the emulator keeps in memory for files and container files together.
-MAX_STORED_BYTES = 128 * 1024 * 1024
 
 
 @dataclass
@@ -109,6 +98,7 @@ class Emulator:
         host: str = "127.0.0.1",
         max_file_bytes: int = MAX_FILE_BYTES,
         max_stored_bytes: int = MAX_STORED_BYTES,
+        models: Iterable[str] = KNOWN_MODELS,
     ) -> None:
         self.issuer = issuer
         self.project = project
@@ -116,25 +106,35 @@ class Emulator:
         self.authorized_compartments = set(authorized_compartments) if authorized_compartments else None
         self.host = host
         self.port = 0
-        self.max_file_bytes = max_file_bytes
-        self.max_stored_bytes = max_stored_bytes
-        self.known_models = KNOWN_MODELS
+        #: What the emulated service holds; the route handlers work on it.
+        self.state = State(max_file_bytes, max_stored_bytes, frozenset(models))
         self.calls: list[Call] = []
-        # In-memory resources, by id, in creation order.
-        self.responses: dict[str, dict[str, Any]] = {}
-        self.input_items: dict[str, list[dict[str, Any]]] = {}
-        #: Background responses not retrieved yet: what the first retrieve will find.
-        self.background: dict[str, dict[str, Any]] = {}
-        self.conversations: dict[str, conversations.Stored] = {}
-        self.files: dict[str, storage.StoredFile] = {}
-        self.vector_stores: dict[str, storage.StoredVectorStore] = {}
-        self.containers: dict[str, storage.StoredContainer] = {}
         self._faults: deque[Fault] = deque()
         self._revoked: set[str] = set()
         self._lock = threading.Lock()
         self._server = BackgroundServer("genai-emulator", host)
         self._stopping: asyncio.Event | None = None
-        self.routes: tuple[Route, ...] = (*responses.ROUTES, *chat.ROUTES, *conversations.ROUTES, *storage.ROUTES)
+        self.routes: tuple[Route, ...] = (
+            *responses.ROUTES,
+            *chat.ROUTES,
+            *conversations.ROUTES,
+            *storage.ROUTES,
+            *file_batches.ROUTES,
+        )
+
+    # The state's stores most used from outside (the benchmark and the soak test keep them flat).
+
+    @property
+    def responses(self) -> dict[str, dict[str, Any]]:
+        return self.state.responses
+
+    @property
+    def input_items(self) -> dict[str, list[dict[str, Any]]]:
+        return self.state.input_items
+
+    @property
+    def conversations(self) -> dict[str, StoredConversation]:
+        return self.state.conversations
 
     # -- control ---------------------------------------------------------------
 
@@ -168,16 +168,12 @@ class Emulator:
             self._faults.clear()
             self._revoked.clear()
 
-    def stored_bytes(self) -> int:
-        return sum(len(f.data) for f in self.files.values()) + sum(
-            len(f.data) for c in self.containers.values() for f in c.files.values()
-        )
-
     def start(self) -> Emulator:
         def make_app() -> web.Application:
             self._stopping = asyncio.Event()
             app = web.Application(client_max_size=64 * 1024 * 1024)
             app.router.add_route("*", "/_emulator/faults", self._control)
+            app.router.add_route("GET", "/_emulator/calls", self._calls)
             app.router.add_route("*", PREFIX + "/{tail:.*}", self._handle)
             app.router.add_route("*", CONTROL_PREFIX + "/{tail:.*}", self._handle)
             return app
@@ -199,6 +195,11 @@ class Emulator:
         self.stop()
 
     # -- request handling ------------------------------------------------------
+
+    async def _calls(self, request: web.Request) -> web.Response:
+        """The call record, for a test in another process than the emulator's (`make run`'s)."""
+        fields = ("method", "path", "status", "fault", "jti", "reason", "body", "query")
+        return web.json_response({"calls": [{f: getattr(c, f) for f in fields} for c in list(self.calls)]})
 
     async def _control(self, request: web.Request) -> web.Response:
         if request.method == "DELETE":
@@ -252,7 +253,7 @@ class Emulator:
             if streaming:
                 # Recorded before the first byte: once the client has the stream, a reader of `calls` must see it.
                 call.status = 200
-            response = await found.handler(self, Request(request, body, call.body, params, stream_fault))
+            response = await found.handler(self.state, Request(request, body, call.body, params, stream_fault))
         except Refusal as refusal:
             call.reason = refusal.message
             response = refusal.response()
@@ -375,14 +376,6 @@ class Emulator:
             return response
         # Stream faults are applied by the route as it writes the stream.
         return None
-
-    def check_model(self, payload: dict[str, Any]) -> str:
-        model = payload.get("model")
-        if not isinstance(model, str) or model not in self.known_models:
-            raise OpenAIRefusal(
-                400, f"The model {model!r} does not exist or is not supported.", "model", "model_not_found"
-            )
-        return model
 
 
 def _b64int(value: str) -> int:

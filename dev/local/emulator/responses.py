@@ -11,12 +11,15 @@ is answered with JSON that fits the schema.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from .state import State
+from .table import route
 from .wire import (
     OpenAIRefusal,
+    Request,
     content_text,
     json_response,
     missing,
@@ -24,15 +27,10 @@ from .wire import (
     not_found,
     now,
     page,
-    route,
     schema_instance,
     sse_response,
     strip_marks,
 )
-
-if TYPE_CHECKING:
-    from .core import Emulator
-    from .wire import Request
 
 
 def input_text(value: Any) -> str:
@@ -177,14 +175,14 @@ def _build(
     }
 
 
-async def create(em: Emulator, req: Request) -> web.StreamResponse:
+async def create(state: State, req: Request) -> web.StreamResponse:
     payload = req.payload
-    em.check_model(payload)
+    state.check_model(payload)
     items = normalize_items(payload.get("input"))
     if "input" not in payload or not (input_text(payload["input"]).strip() or items):
         raise missing("input")
     previous = payload.get("previous_response_id")
-    if previous is not None and previous not in em.responses:
+    if previous is not None and previous not in state.responses:
         raise OpenAIRefusal(
             400,
             f"Previous response with id '{previous}' not found.",
@@ -195,13 +193,14 @@ async def create(em: Emulator, req: Request) -> web.StreamResponse:
     conversation_id = conversation.get("id") if isinstance(conversation, dict) else conversation
     stored_conversation = None
     if conversation_id is not None:
-        stored_conversation = em.conversations.get(str(conversation_id))
+        stored_conversation = state.conversations.get(str(conversation_id))
         if stored_conversation is None:
             raise not_found("Conversation", str(conversation_id), "conversation")
     before: str | None = None
     before_tokens = 0
     if previous:
-        before, before_tokens = output_text(em.responses[previous]), em.responses[previous]["usage"]["total_tokens"]
+        earlier = state.responses[previous]
+        before, before_tokens = output_text(earlier), earlier["usage"]["total_tokens"]
     elif stored_conversation is not None:
         said = [i for i in stored_conversation.items if i.get("role") == "assistant"]
         before = content_text(said[-1]["content"]) if said else None
@@ -211,54 +210,54 @@ async def create(em: Emulator, req: Request) -> web.StreamResponse:
         stored_conversation.items += items + response["output"]
     if payload.get("store", True):
         # Input items of responses removed from `responses` (tests pop them directly) go too.
-        for stale in em.input_items.keys() - em.responses.keys():
-            del em.input_items[stale]
-        em.responses[response["id"]] = response
-        em.input_items[response["id"]] = items
+        for stale in state.input_items.keys() - state.responses.keys():
+            del state.input_items[stale]
+        state.responses[response["id"]] = response
+        state.input_items[response["id"]] = items
     if payload.get("stream"):
         return await stream(req, response)
     if payload.get("background"):
         # Background work is instant here: the answer is ready at the first retrieve.
         queued = {**response, "status": "queued", "output": [], "usage": None, "completed_at": None}
-        em.background[response["id"]] = response
-        em.responses[response["id"]] = queued
+        state.background[response["id"]] = response
+        state.responses[response["id"]] = queued
         return json_response(queued)
     return json_response(response)
 
 
-def _stored(em: Emulator, ident: str) -> dict[str, Any]:
-    if ident in em.background:
-        em.responses[ident] = em.background.pop(ident)
-    stored = em.responses.get(ident)
+def _stored(state: State, ident: str) -> dict[str, Any]:
+    if ident in state.background:
+        state.responses[ident] = state.background.pop(ident)
+    stored = state.responses.get(ident)
     if stored is None:
-        raise OpenAIRefusal(404, f"Response with id '{ident}' not found.", "response_id", "not_found")
+        raise not_found("Response", ident, "response_id")
     return stored
 
 
-async def retrieve(em: Emulator, req: Request) -> web.StreamResponse:
-    return json_response(_stored(em, req.params["id"]))
+async def retrieve(state: State, req: Request) -> web.StreamResponse:
+    return json_response(_stored(state, req.params["id"]))
 
 
-async def delete(em: Emulator, req: Request) -> web.StreamResponse:
-    stored = _stored(em, req.params["id"])
-    del em.responses[stored["id"]]
-    em.input_items.pop(stored["id"], None)
+async def delete(state: State, req: Request) -> web.StreamResponse:
+    stored = _stored(state, req.params["id"])
+    del state.responses[stored["id"]]
+    state.input_items.pop(stored["id"], None)
     return json_response({"id": stored["id"], "object": "response", "deleted": True})
 
 
-async def list_input_items(em: Emulator, req: Request) -> web.StreamResponse:
-    stored = _stored(em, req.params["id"])
-    return json_response(page(em.input_items.get(stored["id"], []), req.query))
+async def list_input_items(state: State, req: Request) -> web.StreamResponse:
+    stored = _stored(state, req.params["id"])
+    return json_response(page(state.input_items.get(stored["id"], []), req.query))
 
 
-async def cancel(em: Emulator, req: Request) -> web.StreamResponse:
+async def cancel(state: State, req: Request) -> web.StreamResponse:
     """Only background responses can be cancelled (the openai SDK's `responses.cancel` docstring)."""
     ident = req.params["id"]
-    if ident in em.background:
-        del em.background[ident]
-        em.responses[ident] = {**em.responses[ident], "status": "cancelled"}
-        return json_response(em.responses[ident])
-    stored = _stored(em, ident)
+    if ident in state.background:
+        del state.background[ident]
+        state.responses[ident] = {**state.responses[ident], "status": "cancelled"}
+        return json_response(state.responses[ident])
+    stored = _stored(state, ident)
     if not stored.get("background"):
         raise OpenAIRefusal(400, "Only responses created with background=true can be cancelled.", None, None)
     # Already finished: cancelling changes nothing, and answers the response as it is.

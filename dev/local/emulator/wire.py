@@ -1,5 +1,7 @@
 """What every resource family of the emulator shares: errors, JSON answers, ids, pages, text, schemas, multipart.
 
+Imports nothing else of the emulator: every other module builds on it.
+
 Shapes follow the openai SDK's types (openai/types/...), so that the SDK's
 pydantic models validate every body the emulator sends.
 """
@@ -10,15 +12,12 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from aiohttp.multipart import BodyPartReader, MultipartReader
-
-if TYPE_CHECKING:
-    from .core import Emulator
 
 FAULT_MARK = re.compile(r"\[\[fault:([a-z0-9-]+)(?::([0-9.]+))?\]\]")
 
@@ -53,7 +52,12 @@ class OpenAIRefusal(Refusal):
 
 
 def not_found(kind: str, ident: str, param: str) -> OpenAIRefusal:
-    return OpenAIRefusal(404, f"{kind} with id '{ident}' not found.", param, "not_found")
+    """A 404 naming what is missing: `kind` in the message, as an identifier in the code ("container_not_found")."""
+    return OpenAIRefusal(404, f"{kind} with id '{ident}' not found.", param, not_found_code(kind))
+
+
+def not_found_code(kind: str) -> str:
+    return kind.lower().replace(" ", "_") + "_not_found"
 
 
 def missing(param: str) -> OpenAIRefusal:
@@ -297,23 +301,3 @@ class Request:
     @property
     def query(self) -> dict[str, str]:
         return dict(self.http.query)
-
-
-RouteHandler = Callable[["Emulator", Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    pattern: re.Pattern[str]
-    handler: RouteHandler
-    #: The route answers `"stream": true` with server-sent events: "chat" or "responses".
-    stream: str = ""
-    #: "inference" (/openai/v1 on the inference host) or "control" (/20231130/openai/v1, the control plane).
-    plane: str = "inference"
-
-
-def route(method: str, template: str, handler: RouteHandler, stream: str = "", plane: str = "inference") -> Route:
-    """`template` is below the plane's prefix, with `{name}` for one path segment."""
-    pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-    return Route(method, re.compile(pattern), handler, stream, plane)

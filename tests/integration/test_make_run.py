@@ -1,0 +1,61 @@
+"""`make run` configures the local function from the developer's model settings, and its emulator serves them.
+
+Run as a user runs it: `python -m dev.local --once` in its own process, the
+whole chain (gateway → fdk → emulator) started by it, on a free port.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from dev.local.emulator import KNOWN_MODELS
+from dev.local.stack import MODEL_SETTINGS
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def make_run(settings: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in MODEL_SETTINGS}
+    return subprocess.run(
+        [sys.executable, "-m", "dev.local", "--once", "--port", "0", "--venv", *args],
+        cwd=ROOT,
+        env={**env, **settings},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_model_settings_reach_the_function_and_the_emulator_serves_them() -> None:
+    new_model = "google.gemini-2.5-flash"  # not one the emulator knows by itself
+    assert new_model not in KNOWN_MODELS
+    run = make_run(
+        {
+            "GENAI_DEFAULT_MODEL": new_model,
+            "GENAI_ALLOWED_MODELS": f"{new_model},openai.gpt-oss-20b",
+            "GENAI_MODEL_ALIASES": "gpt-4o-mini=openai.gpt-oss-20b",
+        }
+    )
+    assert run.returncode == 0, run.stderr
+    assert "aliases: gpt-4o-mini → openai.gpt-oss-20b" in run.stdout
+    # The sample request names the alias; the function sends the model it stands for, signed.
+    assert "Sample request through the gateway (model gpt-4o-mini)" in run.stdout
+    assert "model:       openai.gpt-oss-20b" in run.stdout
+    assert "POST /openai/v1/responses → 200, signature verified" in run.stdout
+
+
+def test_the_default_model_alone_is_enough() -> None:
+    run = make_run({"GENAI_DEFAULT_MODEL": "xai.grok-4", "GENAI_ALLOWED_MODELS": "xai.grok-4"})
+    assert run.returncode == 0, run.stderr
+    assert "(model xai.grok-4)" in run.stdout and "model:       xai.grok-4" in run.stdout
+
+
+def test_a_bad_model_setting_is_named_before_anything_starts() -> None:
+    run = make_run({"GENAI_MODEL_ALIASES": "gpt-4o-mini=openai.gpt-oss-20b"})
+    assert run.returncode == 2 and "Gateway" not in run.stdout
+    assert "GENAI_MODEL_ALIASES: maps gpt-4o-mini to openai.gpt-oss-20b" in run.stderr

@@ -1,0 +1,84 @@
+"""examples/custom_route/summarise.py keeps to the call's deadline and makes one attempt (in-process, on the emulator).
+
+(tests/integration/test_recipes.py adds it to a copy of the project and calls it through the local gateway.)
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from genai_fn import errors
+from genai_fn.http import Request
+from genai_fn.logs import CallRecord
+from genai_fn.routes import Body, Family, Route
+from genai_fn.service import Service
+from tests.conftest import ROOT, load_source
+
+summarise: Any = load_source(ROOT / "examples" / "custom_route" / "summarise.py", "summarise")
+ROW = Route("POST", "/v1/summarise", Family.SIMPLE, summarise.handle, body=Body.JSON, about="a summary")
+
+
+def call(service: Service, body: bytes, seconds: float = 30.0, content_type: str = "application/json") -> Any:
+    deadline = (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat()
+    request = Request("call-1", "POST", "/v1/summarise", {}, {"content-type": content_type}, body, deadline)
+    return summarise.handle(ROW, "/v1/summarise", request, service, CallRecord())
+
+
+@pytest.fixture
+def service(function_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Service:
+    """The function's Service as func.py builds it: the signer reads the resource principal from the environment."""
+    for name, value in function_env.items():
+        monkeypatch.setenv(name, value)
+    return Service(function_env)
+
+
+def test_the_summary_comes_from_one_signed_responses_call(service: Service, emulator) -> None:
+    before = len(emulator.calls)
+    reply = call(service, b'{"text": "Functions scale to zero."}')
+    assert reply.status == 200
+    assert json.loads(reply.body) == {"summary": "Echo: Functions scale to zero.", "model": "openai.gpt-oss-120b"}
+    (sent,) = emulator.calls[before:]
+    assert sent.path == "/openai/v1/responses" and sent.jti and sent.body["store"] is False
+
+
+def test_a_hanging_model_is_a_504_before_the_deadline(service: Service) -> None:
+    deadline = datetime.now(timezone.utc) + timedelta(seconds=3)
+    with pytest.raises(errors.ApiError) as caught:
+        call(service, b'{"text": "[[fault:hang]]"}', seconds=3)
+    assert caught.value.status == 504 and caught.value.code == "deadline_exceeded"
+    assert datetime.now(timezone.utc) < deadline, "answered inside the call's deadline"
+
+
+def test_a_failed_attempt_is_not_repeated_by_the_sdk(service: Service, emulator) -> None:
+    before = len(emulator.calls)
+    with pytest.raises(errors.ApiError) as caught:
+        call(service, b'{"text": "[[fault:503]]"}')
+    assert caught.value.status == 502 and len(emulator.calls) == before + 1, "max_retries=0: one attempt"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "param"),
+    [
+        (b'{"text": ""}', "application/json", 400, "text"),
+        (b'{"words": "x"}', "application/json", 400, "text"),
+        (b'{"text": ', "application/json", 400, None),
+        (b"text", "text/plain", 415, None),
+    ],
+)
+def test_bad_requests_are_refused_without_a_model_call(service, emulator, body, content_type, status, param) -> None:
+    before = len(emulator.calls)
+    with pytest.raises(errors.ApiError) as caught:
+        call(service, body, content_type=content_type)
+    assert caught.value.status == status and caught.value.param == param
+    assert len(emulator.calls) == before
+
+
+def test_no_time_left_is_a_504_at_once(service: Service, emulator) -> None:
+    before = len(emulator.calls)
+    with pytest.raises(errors.ApiError) as caught:
+        call(service, b'{"text": "late"}', seconds=0.5)
+    assert caught.value.status == 504 and len(emulator.calls) == before
