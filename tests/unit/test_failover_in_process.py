@@ -26,7 +26,7 @@ def second(emulator_server: Emulator) -> Iterator[Emulator]:
 @pytest.fixture
 def fallback(second: Emulator) -> Iterator[Emulator]:
     second.clear_faults()
-    second.known_models = KNOWN_MODELS
+    second.state.models = KNOWN_MODELS
     yield second
     second.clear_faults()
 
@@ -66,7 +66,7 @@ def test_an_open_circuit_skips_home_and_all_open_still_tries_in_order(monkeypatc
 
 def test_a_client_error_from_the_fallback_is_answered_as_it_is(monkeypatch, function_env, emulator, fallback):
     fn = load(monkeypatch, function_env, fallback)
-    fallback.known_models = frozenset()
+    fallback.state.models = frozenset()
     emulator.inject("503")
     status, _, body = chat(fn)
     assert status == 400 and json.loads(body)["error"]["code"] == "model_not_found"
