@@ -80,7 +80,9 @@ def provider_env() -> tuple[dict[str, str], str]:
 
 def copy_config(dest: Path) -> Path:
     """terraform/ and policies/ as they sit in the repository, without local state or tfvars."""
-    ignore = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "*.tfvars", "*.tfplan")
+    ignore = shutil.ignore_patterns(
+        ".terraform", ".terraform.lock.hcl", "*.tfstate*", "*.tfvars", "*.tfvars.json", "*.tfplan"
+    )
     shutil.copytree(TF_DIR, dest / "terraform", ignore=ignore)
     shutil.copytree(ROOT / "policies", dest / "policies")
     return dest / "terraform"

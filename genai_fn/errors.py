@@ -105,6 +105,11 @@ def model_not_found(model: str) -> ApiError:
     )
 
 
+def client_forbidden(message: str, *, code: str, param: str | None = None) -> ApiError:
+    """This client's policy (GENAI_CLIENT_POLICIES) does not allow the request; OpenAI's 403 shape."""
+    return ApiError(403, message, type="permission_error", code=code, param=param)
+
+
 def too_many_values(limit: int) -> ApiError:
     return ApiError(
         413,

@@ -33,6 +33,8 @@ class CallRecord:
     """What one invocation did, filled in as it goes, logged when it ends."""
 
     route: str = ""
+    #: Who called: the gateway's X-GenAI-Client (genai_fn/clients.py); "" for none.
+    client: str = ""
     model: str = ""
     attempts: int = 0
     upstream_s: float = 0.0

@@ -68,7 +68,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import answer_fields, errors, failover, retry, streams
+from . import answer_fields, clients, errors, failover, retry, streams
 from .deadline import Budget
 from .http import JSON_TYPES, Reply, Request
 from .logs import LOGGED_TEXT_LIMIT, CallRecord
@@ -213,10 +213,18 @@ def models(route: Route, path: str, request: Request, service: Service, record: 
     """
     settings, _ = service.require()
     names = settings.served_models()
+    policy = _client_policy(request, settings)
+    if policy is not None:  # a client limited to some models sees those
+        names = [
+            n for n in names if clients.allows_model(policy, settings.resolve_model(n) or n, settings.resolve_model)
+        ]
     if "{" not in route.path:
         return Reply.json(200, {"object": "list", "data": [_model_object(settings, n) for n in names]})
     name = path.rsplit("/", 1)[-1]
-    if name not in names and settings.resolve_model(name) is None:
+    resolved = settings.resolve_model(name)
+    if (name not in names and resolved is None) or (
+        policy is not None and not clients.allows_model(policy, resolved or name, settings.resolve_model)
+    ):
         raise errors.model_not_found(name)
     return Reply.json(200, _model_object(settings, name))
 
@@ -260,7 +268,8 @@ def simple(route: Route, path: str, request: Request, service: Service, record: 
         if name in fields and not isinstance(fields[name], str):
             raise errors.bad_request(f"'{name}' must be a string.", param=name)
     create = RESPONSES_CREATE
-    capped = _check_generation(create, fields, settings, record, service.log_prompts)
+    policy = _client_policy(request, settings)
+    capped = _check_generation(create, fields, settings, record, service.log_prompts, policy)
     out = Outbound(
         "POST",
         create.upstream_path,
@@ -482,7 +491,42 @@ def dispatch(request: Request, service: Service, record: CallRecord) -> Reply:
     record.route = f"{request.method} {candidates[0].path if candidates else path[:100]}"
     route = _choose(request.method, path, candidates)
     record.route = route.name
+    if not route.anonymous:
+        record.client = clients.client_name(request.headers, request.through_gateway)
+        if service.settings is not None:  # else the handler answers with the setting to fix
+            _check_family(route, _client_policy(request, service.settings))
     return (route.handler or passthrough)(route, path, request, service, record)
+
+
+def _client_policy(request: Request, settings: Settings) -> clients.Policy | None:
+    """The policy of the client the gateway named (genai_fn/clients.py), None for the global settings.
+
+    With policies configured, a call through the gateway without a listed client is refused: the
+    gateway names every authenticated client, so an unlisted name is a configuration out of step.
+    """
+    if settings.client_policies is None or not request.through_gateway:
+        return None
+    name = clients.client_name(request.headers, True)
+    policy = settings.client_policies.get(name)
+    if policy is None:
+        raise errors.client_forbidden(
+            f"The client {name[:100]!r} has no policy in {clients.SETTING}, so it may not call this API."
+            if name
+            else f"The request does not name its client ({clients.CLIENT_HEADER}, set by the gateway) and "
+            f"{clients.SETTING} is configured, so it is refused.",
+            code="client_not_allowed",
+        )
+    return policy
+
+
+def _check_family(route: Route, policy: clients.Policy | None) -> None:
+    if policy is None or policy.families is None or route.family.value in policy.families:
+        return
+    raise errors.client_forbidden(
+        f"This client may not call {route.family.value} ({route.name}); it may call: "
+        f"{', '.join(sorted(policy.families))}.",
+        code="family_not_allowed",
+    )
 
 
 def route_path(request: Request) -> str:
@@ -609,14 +653,19 @@ def _request_body(
     changed = False
     if route.model:
         before = dict((k, payload.get(k)) for k in ("model", *route.tokens))
-        capped = _check_generation(route, payload, settings, record, log_prompts)
+        capped = _check_generation(route, payload, settings, record, log_prompts, _client_policy(request, settings))
         changed = any(payload.get(k) != v for k, v in before.items())
     # Unchanged bodies go on as the client sent them: no second copy, byte for byte.
     return (_dumps(payload) if changed else request.body), "application/json", payload, capped
 
 
 def _check_generation(
-    route: Route, payload: dict[str, Any], settings: Settings, record: CallRecord, log_prompts: bool
+    route: Route,
+    payload: dict[str, Any],
+    settings: Settings,
+    record: CallRecord,
+    log_prompts: bool,
+    policy: clients.Policy | None = None,
 ) -> dict[str, str]:
     """Model, output tokens and basic shape of a request for a model answer; the cap headers, if any."""
     requested = payload.get("model", settings.default_model)
@@ -632,6 +681,19 @@ def _check_generation(
             param="model",
             code="model_not_allowed",
         )
+    if policy is not None and not clients.allows_model(policy, model, settings.resolve_model):
+        record.model = requested[:100]
+        mine = sorted(
+            {
+                *(policy.models or ()),
+                *(n for n in settings.served_models() if clients.allows_model(policy, n, settings.resolve_model)),
+            }
+        )
+        raise errors.client_forbidden(
+            f"This client may not use the model {requested[:100]!r}; it may use: {', '.join(mine)}.",
+            param="model",
+            code="model_not_allowed_for_client",
+        )
     payload["model"] = model
     record.model = model
 
@@ -646,16 +708,19 @@ def _check_generation(
             record.prompt = _prompt_text(payload.get("input"))
 
     capped: dict[str, str] = {}
+    cap = settings.max_output_tokens
+    if policy is not None and policy.max_output_tokens is not None:
+        cap = policy.max_output_tokens  # never above the global cap (genai_fn/clients.py checks)
     present = [name for name in route.tokens if payload.get(name) is not None]
     for name in present:
         tokens = payload[name]
         if not _is_int(tokens) or tokens < 1:
             raise errors.bad_request(f"'{name}' must be a positive integer.", param=name)
-        if tokens > settings.max_output_tokens:
-            payload[name] = settings.max_output_tokens
-            capped["X-Output-Tokens-Capped"] = f"{name}={settings.max_output_tokens} (asked {tokens})"
+        if tokens > cap:
+            payload[name] = cap
+            capped["X-Output-Tokens-Capped"] = f"{name}={cap} (asked {tokens})"
     if not present and route.default_tokens and settings.default_output_tokens:
-        payload[route.default_tokens] = settings.default_output_tokens
+        payload[route.default_tokens] = min(settings.default_output_tokens, cap)
 
     if payload.get("temperature") is not None:
         t = payload["temperature"]

@@ -10,11 +10,14 @@ exactly what to fix.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
+
+from . import clients
 
 AUTH_MODES = ("auto", "resource_principal", "session", "user_principal", "instance_principal")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -106,6 +109,8 @@ class Settings:
     breaker_failures: int = DEFAULT_BREAKER_FAILURES
     breaker_cooldown_s: float = DEFAULT_BREAKER_COOLDOWN_S
     failover_share: float = DEFAULT_FAILOVER_SHARE
+    #: Per-client policy (GENAI_CLIENT_POLICIES, see genai_fn/clients.py); None: every client gets the above.
+    client_policies: Mapping[str, clients.Policy] | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -185,6 +190,7 @@ class Settings:
             ),
             failover_share=reader.number("GENAI_FAILOVER_SHARE", float, DEFAULT_FAILOVER_SHARE, 0.1, 0.9),
         )
+        settings = _with_client_policies(reader, settings)
         reader.raise_if_failed()
         return settings
 
@@ -215,7 +221,25 @@ class Settings:
             "max_body_bytes": self.max_body_bytes,
             "eager_start": self.eager_start,
             **({"fallback_regions": [r.region for r in self.fallback_regions]} if self.fallback_regions else {}),
+            "clients_with_policy": None if self.client_policies is None else len(self.client_policies),
         }
+
+
+def _with_client_policies(reader: _Reader, settings: Settings) -> Settings:
+    # The route table's families, imported here: genai_fn.routes imports this module.
+    from .routes import Family
+
+    try:
+        policies = clients.parse(
+            reader.text("GENAI_CLIENT_POLICIES"),
+            served=None if settings.allowed_models is None else settings.served_models(),
+            max_output_tokens=settings.max_output_tokens,
+            families=(f.value for f in Family),
+        )
+    except ValueError as exc:
+        reader.fail(clients.SETTING, str(exc))
+        return settings
+    return dataclasses.replace(settings, client_policies=policies)
 
 
 def _realm_domain(reader: _Reader) -> str:

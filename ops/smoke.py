@@ -9,9 +9,11 @@ without a key (must be refused), Responses create, stream, get and delete,
 Chat Completions, and a conversation (create, get, delete).
 
 Each failure is classified from who answered and how:
-  * API Gateway's own refusals are `{"code": 401, "message": "Unauthorized"}`
+  * API Gateway's own refusals are `{"code": 429, "message": …}` and so on; its 401
     (https://docs.oracle.com/iaas/Content/APIGateway/Tasks/apigatewayusingauthorizerfunction.htm:
-    an authorizer answering `active: false` makes the gateway answer 401);
+    an authorizer answering `active: false` makes the gateway answer 401) carries the
+    message of terraform/gateway.json (validation_failure_policy), in a body whose
+    exact form is not documented: any 401 that is not OpenAI-shaped is the gateway's;
   * the function's are OpenAI-shaped `{"error": {"code": …}}` (genai_fn/errors.py):
     `upstream_not_authorized` is OCI's 401/404 NotAuthorizedOrNotFound for the
     function's resource principal: IAM still propagating (up to ~15 minutes,
@@ -108,10 +110,14 @@ def classify(step: str, status: int, body: bytes, ctx: Context) -> Finding | Non
     if 200 <= status < 300:
         return None
     data = _json(body)
-    gateway = isinstance(data, dict) and "code" in data and "error" not in data
     error = data.get("error") if isinstance(data, dict) and isinstance(data.get("error"), dict) else None
+    # The gateway's 401 is its validation_failure_policy's message (terraform/gateway.json), in whatever body
+    # API Gateway makes of it: anything but the function's OpenAI shape.
+    gateway = (isinstance(data, dict) and "code" in data and "error" not in data) or (status == 401 and error is None)
     code = str(error.get("code") or "") if error else ""
-    message = str(error.get("message") or "") if error else str(data.get("message", "")) if gateway else ""
+    message = (
+        str(error.get("message") or "") if error else str(data.get("message", "")) if isinstance(data, dict) else ""
+    )
 
     if gateway:
         if status == 401:
@@ -241,7 +247,7 @@ class Smoke:
     def refuses_without_key(self) -> Step:
         answer = self._call("POST", "/v1/responses", auth=False, body={"model": self.model, "input": "ping"})
         data = _json(answer.content)
-        if answer.status_code == 401 and isinstance(data, dict) and "code" in data:
+        if answer.status_code == 401 and not (isinstance(data, dict) and "error" in data):
             return Step("no_key_refused", True, "HTTP 401 from the gateway")
         return Step(
             "no_key_refused",

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TF_DIR = ROOT / "terraform"
 STACK_ZIP = ROOT / "dist" / "genai-stack.zip"
 #: What Resource Manager needs: the configuration, its data files and the schema (never tfvars or state).
-STACK_FILES = ("*.tf", "routes.json", "schema.yaml")
+STACK_FILES = ("*.tf", "routes.json", "gateway.json", "schema.yaml")
 
 
 def build_stack(target: Path = STACK_ZIP) -> Path:

@@ -83,6 +83,25 @@ resource "oci_apigateway_deployment" "api" {
           }
           # The gateway caches the authorizer's answer per distinct header value.
           cache_key = ["authorization"]
+          # Its own 401 as a message an OpenAI SDK shows (openai-node otherwise says "401 status
+          # code (no body)"); shared with the local gateway: terraform/gateway.json.
+          validation_failure_policy {
+            type             = "MODIFY_RESPONSE"
+            response_code    = tostring(local.unauthorized.status)
+            response_message = local.unauthorized.message
+            response_header_transformations {
+              set_headers {
+                dynamic "items" {
+                  for_each = local.unauthorized.headers
+                  content {
+                    name      = items.key
+                    values    = [items.value]
+                    if_exists = "OVERWRITE"
+                  }
+                }
+              }
+            }
+          }
         }
       }
 
@@ -102,6 +121,20 @@ resource "oci_apigateway_deployment" "api" {
             uri                         = local.jwt_jwks_uri
             max_cache_duration_in_hours = 1
           }
+        }
+      }
+
+      # Browsers on the listed origins (terraform/clients.tf, docs/clients.md); none: no CORS policy.
+      dynamic "cors" {
+        for_each = length(var.cors_allowed_origins) > 0 ? [1] : []
+        content {
+          allowed_origins = var.cors_allowed_origins
+          allowed_methods = local.cors.allowed_methods
+          allowed_headers = local.cors.allowed_headers
+          exposed_headers = local.cors.exposed_headers
+          # Bearer tokens, not cookies: no credentialed requests.
+          is_allow_credentials_enabled = false
+          max_age_in_seconds           = local.cors.max_age_in_seconds
         }
       }
 
@@ -139,6 +172,14 @@ resource "oci_apigateway_deployment" "api" {
               type = "BLOCK"
               items {
                 name = "Authorization"
+              }
+            }
+            # Who called, from authentication, over whatever a client sent (terraform/clients.tf).
+            set_headers {
+              items {
+                name      = local.client_header
+                values    = [local.client_header_value]
+                if_exists = "OVERWRITE"
               }
             }
           }
@@ -207,6 +248,10 @@ resource "oci_apigateway_deployment" "health" {
               type = "BLOCK"
               items {
                 name = "Authorization"
+              }
+              # No authentication here: a client header is never the gateway's.
+              items {
+                name = local.client_header
               }
             }
           }

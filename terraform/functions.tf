@@ -36,6 +36,8 @@ locals {
     GENAI_EAGER_START      = tostring(var.genai_eager_start)
     # Regional failover (docs/failover.md); GENAI_FALLBACK_REGIONS is added in app_config (its project may be unknown).
     GENAI_FALLBACK_MODELS = local.genai_fallback_region != null && length(var.genai_fallback_models) > 0 ? "${local.genai_fallback_region}=${join("|", var.genai_fallback_models)}" : ""
+    # Per-client policy, "" (dropped) when no client has one: terraform/clients.tf.
+    GENAI_CLIENT_POLICIES = local.client_policies
   }
 
   # Clients from api_key_hashes (string form) merged with api_clients (map form).
@@ -49,7 +51,12 @@ locals {
       quota_unit            = "DAY"
     }
   }
-  api_clients = merge(local.string_clients, var.api_clients)
+  # Keys and limits only (policies: terraform/clients.tf), so both kinds of entry have one type.
+  api_clients = merge(local.string_clients, {
+    for name, c in var.api_clients : name => {
+      key_hashes = c.key_hashes, rate_limit_per_second = c.rate_limit_per_second, quota = c.quota, quota_unit = c.quota_unit
+    }
+  })
 
   # What the authorizer answers as request.auth[client], and so the usage-plan
   # subscriber's token. Subscriber tokens must be unique in the tenancy
@@ -113,6 +120,15 @@ resource "oci_functions_application" "this" {
     precondition {
       condition     = local.genai_fallback_region != null || local.genai_fallback_project_input == null
       error_message = "genai_fallback_project_ocid is set but genai_fallback_region is not: set the region of that project."
+    }
+    # Per-client policy (terraform/clients.tf); the function checks the same at start-up.
+    precondition {
+      condition     = alltrue([for c in values(local.policy_clients) : c.max_output_tokens == null ? true : (c.max_output_tokens >= 1 && c.max_output_tokens <= var.genai_max_output_tokens && floor(c.max_output_tokens) == c.max_output_tokens)])
+      error_message = "A client's max_output_tokens must be a whole number from 1 to genai_max_output_tokens (${var.genai_max_output_tokens})."
+    }
+    precondition {
+      condition     = contains(var.genai_allowed_models, "*") || alltrue([for c in values(local.policy_clients) : alltrue([for m in(c.models == null ? [] : c.models) : contains(local.policy_model_names, m)])])
+      error_message = "A client's models must be among genai_allowed_models or the names of genai_model_aliases."
     }
     precondition {
       condition     = var.genai_default_output_tokens <= var.genai_max_output_tokens

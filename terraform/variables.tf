@@ -410,12 +410,16 @@ variable "auth_mode" {
 }
 
 variable "api_clients" {
-  description = "api_keys mode: one entry per client. key_hashes are SHA-256 hex digests of the client's keys (1, or 2 while rotating) printed by `make api-key NAME=<client>`; never the keys. Each client gets its own usage plan: rate_limit_per_second and a quota per quota_unit (MINUTE, HOUR, DAY, WEEK or MONTH: oci-go-sdk apigateway QuotaUnitEnum)."
+  description = "api_keys mode: one entry per client. key_hashes are SHA-256 hex digests of the client's keys (1, or 2 while rotating) printed by `make api-key NAME=<client>`; never the keys. Each client gets its own usage plan: rate_limit_per_second and a quota per quota_unit (MINUTE, HOUR, DAY, WEEK or MONTH: oci-go-sdk apigateway QuotaUnitEnum). Optional policy (docs/clients.md): models (a subset of genai_allowed_models and alias names), max_output_tokens (at most genai_max_output_tokens) and families (API families, e.g. [\"responses\", \"chat\"]); unset means the global settings. make run reads the same entries from terraform/clients.auto.tfvars.json."
   type = map(object({
     key_hashes            = list(string)
     rate_limit_per_second = optional(number, 2)
     quota                 = optional(number, 5000)
     quota_unit            = optional(string, "DAY")
+    # Per-client policy (GENAI_CLIENT_POLICIES, genai_fn/clients.py); null: the global setting.
+    models            = optional(list(string))
+    max_output_tokens = optional(number)
+    families          = optional(list(string))
   }))
   default = {}
   validation {
@@ -429,6 +433,44 @@ variable "api_clients" {
   validation {
     condition     = alltrue([for c in values(var.api_clients) : c.rate_limit_per_second >= 1 && c.rate_limit_per_second <= 1000 && c.quota >= 1 && contains(["MINUTE", "HOUR", "DAY", "WEEK", "MONTH"], c.quota_unit)])
     error_message = "rate_limit_per_second must be 1-1000, quota at least 1, quota_unit MINUTE, HOUR, DAY, WEEK or MONTH."
+  }
+  validation {
+    condition     = alltrue([for c in values(var.api_clients) : alltrue([for f in(c.families == null ? [] : c.families) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads"], f)]) && (c.families == null ? true : length(c.families) > 0) && (c.models == null ? true : length(c.models) > 0)])
+    error_message = "api_clients: families among responses, chat, conversations, files, vector_stores, containers, models, simple, embeddings, completions, uploads, health; families and models, when set, not empty."
+  }
+}
+
+variable "jwt_client_claim" {
+  description = "jwt mode: the token claim that names the client (request.auth[<claim>]); the gateway sends its value to the function as X-GenAI-Client, for the log line and jwt_clients."
+  type        = string
+  default     = "sub"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.:-]{1,64}$", var.jwt_client_claim))
+    error_message = "jwt_client_claim must be a claim name: letters, digits, '_', '.', ':' or '-', at most 64."
+  }
+}
+
+variable "jwt_clients" {
+  description = "jwt mode: per-client policy keyed by the value of jwt_client_claim (models, max_output_tokens, families; as in api_clients). Once any entry sets a field, only the listed clients may call (a token naming another is refused with 403)."
+  type = map(object({
+    models            = optional(list(string))
+    max_output_tokens = optional(number)
+    families          = optional(list(string))
+  }))
+  default = {}
+  validation {
+    condition     = alltrue([for name, c in var.jwt_clients : length(name) >= 1 && length(name) <= 256 && alltrue([for f in(c.families == null ? [] : c.families) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads"], f)])])
+    error_message = "jwt_clients: names of 1-256 characters; families among responses, chat, conversations, files, vector_stores, containers, models, simple, embeddings, completions, uploads, health."
+  }
+}
+
+variable "cors_allowed_origins" {
+  description = "Browser origins allowed to call the API (the deployment's CORS policy), e.g. [\"https://app.example.com\"]; [] (the default) sets no CORS policy. Browsers must authenticate users with jwt mode, never carry a static API key (docs/clients.md)."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for o in var.cors_allowed_origins : o == "*" || can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", o))])
+    error_message = "cors_allowed_origins entries are origins like https://app.example.com (scheme, host, optional port; no path), or \"*\"."
   }
 }
 

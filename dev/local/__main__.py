@@ -20,11 +20,13 @@ import json
 import os
 import sys
 import threading
+from pathlib import Path
 
 import openai
 
 from genai_fn.settings import Settings, SettingsError
 
+from . import clients as local_clients
 from .credentials import claims_of
 from .stack import Stack, check_config, developer_config
 
@@ -48,6 +50,12 @@ def main(argv: list[str] | None = None) -> int:
         help="run on .venv's packages with fdk's own command instead of the image's trimmed dependencies",
     )
     parser.add_argument("--failover", action="store_true", help="show regional failover on two emulators")
+    parser.add_argument(
+        "--clients",
+        type=Path,
+        default=local_clients.CLIENTS_FILE,
+        help="Terraform JSON variable file with api_clients and cors_allowed_origins (docs/clients.md)",
+    )
     args = parser.parse_args(argv)
     if args.failover:  # its own module: docs/failover.md
         from . import failover
@@ -58,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--real needs GENAI_PROJECT_OCID (and GENAI_REGION) in the environment")
 
     config = developer_config(os.environ)
+    try:
+        clients_file = local_clients.load(args.clients)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if local_clients.stack_policies(clients_file.api_clients):
+        config["GENAI_CLIENT_POLICIES"] = local_clients.stack_policies(clients_file.api_clients)
     try:
         settings = check_config(config)
     except SettingsError as exc:
@@ -73,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         real=args.real,
         port=args.port,
         image=not args.venv,
+        api_clients=clients_file.api_clients,
+        cors_allowed_origins=clients_file.cors_allowed_origins,
     )
     with stack:
         where = "real OCI Generative AI" if args.real else f"emulated Generative AI at {stack.emulator.base_url}"  # type: ignore[union-attr]
@@ -105,6 +121,21 @@ def main(argv: list[str] | None = None) -> int:
         if stack.emulator:
             call = stack.emulator.calls[-1]
             print(f"  upstream:    {call.method} {call.path} → {call.status}, signature verified (jti {call.jti})")
+        for name, client_key in stack.client_keys.keys.items():
+            policy = {k: v for k, v in clients_file.api_clients[name].items() if k in local_clients.POLICY_FIELDS}
+            print(f"Client    {name}: key {client_key}; policy {json.dumps(policy) if policy else 'none (global)'}")
+            if policy:
+                # The sample request again, as this client: what its policy makes of it.
+                answer = stack.client(auth=False).post(
+                    "/v1/responses",
+                    json={"model": model, "input": args.input},
+                    headers={"Authorization": f"Bearer {client_key}"},
+                )
+                error = answer.json().get("error") if answer.status_code >= 400 else None
+                said = f" {error['code']}: {error['message']}" if isinstance(error, dict) else ""
+                print(f"          the sample request as {name} → {answer.status_code}{said}")
+        if clients_file.cors_allowed_origins:
+            print(f"CORS      origins {', '.join(clients_file.cors_allowed_origins)}")
         if args.once:
             return 0
 

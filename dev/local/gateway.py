@@ -21,8 +21,23 @@ As the deployment does:
   limit: 6 MB, OCI Functions' own limit on a request body (`oci fn function invoke --body`:
   https://docs.oracle.com/iaas/tools/oci-cli/latest/oci_cli_docs/cmdref/fn/function/invoke.html).
 
-Gateway-level refusals look like API Gateway's own: `{"code": 401, "message":
-"Unauthorized"}` and so on, not like the function's OpenAI-shaped errors. No
+- every authenticated route sets `X-GenAI-Client` to the authenticated client's
+  name, over any value the client sent, and the anonymous route drops it
+  (set_headers OVERWRITE / filter_headers BLOCK, terraform/apigateway.tf): the
+  function's per-client policy (genai_fn/clients.py) trusts only this value;
+- a failed key check answers what the deployment's validation_failure_policy is
+  configured to answer (terraform/gateway.json: status, message as the body,
+  headers); whether API Gateway sends the message as the whole body is not
+  documented, so that exact body is unverifiable here;
+- with CORS origins (`cors_allowed_origins`), a preflight (OPTIONS with Origin and
+  Access-Control-Request-Method) from a listed origin is answered with the CORS
+  policy of terraform/gateway.json, and answers to a listed origin carry
+  Access-Control-Allow-Origin and the exposed headers; an unlisted origin gets no
+  CORS headers (the browser then refuses), as a CORS policy is assumed to do.
+
+Other gateway-level refusals (404 no route, 405, 413, 429) cannot be shaped in a
+deployment and look like API Gateway's own: `{"code": 404, "message": "Not
+Found"}` and so on, not like the function's OpenAI-shaped errors. No
 refusal and no log line quotes a header value; a request aiohttp cannot parse
 is answered by server.QuietRequestHandler, which does not quote it either.
 """
@@ -38,6 +53,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from genai_fn.clients import CLIENT_HEADER
+
 from .runner import FnRunner, PlatformResponse
 from .server import BackgroundServer
 
@@ -45,6 +62,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 #: The deployment's routes relative to its path prefix, generated from genai_fn/routes.py by `make routes`.
 ROUTES_FILE = ROOT / "terraform" / "routes.json"
 DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
+#: What the deployment's own policies answer (the 401, CORS): terraform/clients.tf reads the same file.
+GATEWAY_POLICIES = json.loads((ROOT / "terraform" / "gateway.json").read_text())
 
 log = logging.getLogger("genai-gateway")
 
@@ -101,6 +120,7 @@ class Gateway:
         host: str = "127.0.0.1",
         port: int = 0,
         routes: Sequence[Route] = ROUTES,
+        cors_allowed_origins: Sequence[str] = (),
     ) -> None:
         if not runners:
             raise ValueError("the gateway needs at least one function container")
@@ -111,6 +131,7 @@ class Gateway:
         self.host = host
         self.port = port
         self.routes = tuple(routes)
+        self.cors_allowed_origins = tuple(cors_allowed_origins)
         self.served = 0
         self._server = BackgroundServer("genai-gateway", host, port)
         self._idle: asyncio.Queue[FnRunner] | None = None
@@ -143,6 +164,43 @@ class Gateway:
         self.stop()
 
     async def _handle(self, request: web.Request) -> web.Response:
+        cors = self._cors_headers(request)
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            return self._preflight(request, cors)
+        answer = await self._answer(request)
+        answer.headers.update(cors)
+        return answer
+
+    def _cors_headers(self, request: web.Request) -> dict[str, str]:
+        """The CORS headers of an answer to this request's Origin; none for an unlisted one."""
+        origin = request.headers.get("Origin", "")
+        if not origin or not ("*" in self.cors_allowed_origins or origin in self.cors_allowed_origins):
+            return {}
+        policy = GATEWAY_POLICIES["cors"]
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Expose-Headers": ", ".join(policy["exposed_headers"]),
+            "Vary": "Origin",
+        }
+
+    def _preflight(self, request: web.Request, cors: dict[str, str]) -> web.Response:
+        """A browser's preflight: answered by the CORS policy, before authentication (it carries no key)."""
+        if not cors:
+            return web.Response(status=204)
+        policy = GATEWAY_POLICIES["cors"]
+        asked = request.headers.get("Access-Control-Request-Headers", "")
+        allowed = asked if policy["allowed_headers"] == ["*"] else ", ".join(policy["allowed_headers"])
+        return web.Response(
+            status=204,
+            headers={
+                **cors,
+                "Access-Control-Allow-Methods": ", ".join(policy["allowed_methods"]),
+                "Access-Control-Allow-Headers": allowed,
+                "Access-Control-Max-Age": str(policy["max_age_in_seconds"]),
+            },
+        )
+
+    async def _answer(self, request: web.Request) -> web.Response:
         route = self._route(request.method, request.path)
         if route is None:
             return _refuse(404, "Not Found")
@@ -151,11 +209,12 @@ class Gateway:
         if request.content_length is not None and request.content_length > self.max_body_bytes:
             return _refuse(413, "Payload Too Large")
         assert isinstance(route, Route)
+        client: str | None = None
         if not route.anonymous and self.authenticate is not None:
             if len(request.headers.getall("Authorization", [])) > 1:
                 # API Gateway passes repeated headers to the authorizer as a list; authorizer/func.py
                 # (extract_header) accepts exactly one value.
-                return _refuse(401, "Unauthorized", {"WWW-Authenticate": 'Bearer realm="genai"'})
+                return _unauthorized()
             try:
                 client = await asyncio.get_running_loop().run_in_executor(
                     None, self.authenticate, dict(request.headers)
@@ -166,15 +225,19 @@ class Gateway:
                 log.error("the authenticator failed (%s): answering 502", type(exc).__name__)
                 return _refuse(502, "Bad Gateway")
             if client is None:
-                return _refuse(401, "Unauthorized", {"WWW-Authenticate": 'Bearer realm="genai"'})
+                return _unauthorized()
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _refuse(413, "Payload Too Large")
         if len(body) > self.max_body_bytes:
             return _refuse(413, "Payload Too Large")
-        # Every route's header_transformations block Authorization before the backend.
-        forwarded = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
+        # Every route's header_transformations block Authorization before the backend, and the client's
+        # own X-GenAI-Client: authenticated routes set it from authentication, the anonymous one drops it.
+        dropped = ("authorization", CLIENT_HEADER.lower())
+        forwarded = {k: v for k, v in request.headers.items() if k.lower() not in dropped}
+        if not route.anonymous and client is not None:
+            forwarded[CLIENT_HEADER] = client
 
         assert self._idle is not None
         runner = await self._idle.get()
@@ -202,6 +265,16 @@ class Gateway:
                 if method in route.methods:
                     return route
         return "method" if found_path else None
+
+
+def _unauthorized() -> web.Response:
+    """What the deployment's validation_failure_policy answers a failed key check (terraform/gateway.json)."""
+    policy = GATEWAY_POLICIES["unauthorized"]
+    return web.Response(
+        status=policy["status"],
+        body=policy["message"].encode(),
+        headers={"opc-request-id": uuid.uuid4().hex.upper(), **policy["headers"]},
+    )
 
 
 def _refuse(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:

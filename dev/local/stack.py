@@ -29,6 +29,7 @@ from authorizer import keys
 from dev import image_site as site
 from genai_fn.settings import Settings, SettingsError
 
+from . import clients as local_clients
 from .credentials import COMPARTMENT, PROJECT, REGION, Issuer, ResourcePrincipal
 from .emulator import KNOWN_MODELS, Emulator
 from .gateway import Gateway
@@ -166,6 +167,8 @@ class Stack:
         issuer: Issuer | None = None,
         emulator: Emulator | None = None,
         principal: ResourcePrincipal | None = None,
+        api_clients: Mapping[str, Mapping[str, Any]] | None = None,
+        cors_allowed_origins: tuple[str, ...] = (),
     ) -> None:
         if gateway and containers < 1:
             raise ValueError("the gateway needs at least one function container")
@@ -189,6 +192,15 @@ class Stack:
         self.site_dir: Path | None = None
         self.entrypoint: list[str] | None = None
         self.api_keys = ApiKeys.generate("local")
+        #: api_clients entries (terraform/variables.tf; `make run` reads dev/local/clients.py's file): each gets
+        #: a key of its own, and its policy reaches the function as Terraform renders it (GENAI_CLIENT_POLICIES).
+        self.api_clients = {k: dict(v) for k, v in (api_clients or {}).items()}
+        self.client_keys = local_clients.KeyRing.generate(list(self.api_clients))
+        self.cors_allowed_origins = cors_allowed_origins
+        # The stack's own client ("local", what `client()` and `openai()` use) is one more client, unrestricted.
+        policies = local_clients.stack_policies(self.api_clients)
+        if policies:
+            self.config.setdefault("GENAI_CLIENT_POLICIES", policies)
         self.issuer: Issuer | None = next(iter(issuers.values()), None)
         self.principal = principal
         self.emulator = emulator
@@ -214,7 +226,13 @@ class Stack:
                 self.runners.append(self._exit.enter_context(self.new_runner()))
             if self.with_gateway:
                 self.gateway = self._exit.enter_context(
-                    Gateway(self.runners, authenticate=self.api_keys.authenticate, prefix=self.prefix, port=self.port)
+                    Gateway(
+                        self.runners,
+                        authenticate=self._authenticate,
+                        prefix=self.prefix,
+                        port=self.port,
+                        cors_allowed_origins=self.cors_allowed_origins,
+                    )
                 )
         except BaseException:
             self.stop()
@@ -237,6 +255,10 @@ class Stack:
             **fields,
         }
         return self.runner_class(**chosen)
+
+    def _authenticate(self, headers: Mapping[str, str]) -> str | None:
+        """The stack's own client ("local"), then the api_clients, as the one authorizer of the deployment."""
+        return self.api_keys.authenticate(headers) or self.client_keys.authenticate(headers)
 
     @property
     def runner(self) -> FnRunner:

@@ -154,8 +154,8 @@ run "phase2_api_keys" {
     error_message = "/health is anonymous with one TOTAL budget (1/s), so no number of callers can make it invoke the function more."
   }
   assert {
-    condition     = alltrue([for r in oci_apigateway_deployment.health[0].specification[0].routes : r.backend[0].function_id == "ocid1.fnfunc.oc1.us-chicago-1.main" && [for i in r.request_policies[0].header_transformations[0].filter_headers[0].items : i.name] == ["Authorization"]])
-    error_message = "/health reaches the function, without the Authorization header."
+    condition     = alltrue([for r in oci_apigateway_deployment.health[0].specification[0].routes : r.backend[0].function_id == "ocid1.fnfunc.oc1.us-chicago-1.main" && [for i in r.request_policies[0].header_transformations[0].filter_headers[0].items : i.name] == ["Authorization", "X-GenAI-Client"]])
+    error_message = "/health reaches the function, without the Authorization header or a client-sent X-GenAI-Client."
   }
   assert {
     condition     = startswith(output.next_step, "Phase 2 done.")

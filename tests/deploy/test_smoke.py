@@ -44,6 +44,20 @@ def test_gateway_refusing_the_key():
     assert "api_clients" in steps["create"].finding.fix
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        # terraform/gateway.json's message as the whole body, or wrapped in API Gateway's own JSON: not documented.
+        b"Invalid or missing API key: send Authorization: Bearer <key>",
+        {"code": 401, "message": "Invalid or missing API key: send Authorization: Bearer <key>"},
+    ],
+)
+def test_the_reshaped_gateway_401_is_still_the_gateway(body):
+    steps = _run(_create((401, body)))
+    assert steps["no_key_refused"].ok
+    assert steps["create"].finding is not None and steps["create"].finding.kind == "gateway_auth"
+
+
 def test_gateway_failing_to_run_the_authorizer():
     steps = _run(_create((500, {"code": 500, "message": "Internal Server Error"})))
     assert steps["create"].finding.kind == "authorizer"

@@ -45,7 +45,11 @@ def test_simple_route_with_curl_like_client(gateway, api_keys):
 def test_gateway_refuses_callers_without_a_valid_key(gateway, api_keys):
     for headers in ({}, {"Authorization": "Bearer sk-genai-wrong"}, {"Authorization": api_keys.key}):
         answer = httpx.post(gateway.base_url + "/v1/responses", json={"input": "x"}, headers=headers)
-        assert answer.status_code == 401 and answer.json() == {"code": 401, "message": "Unauthorized"}
+        # What terraform/gateway.json configures the deployment's validation_failure_policy to answer.
+        assert answer.status_code == 401
+        assert answer.text == "Invalid or missing API key: send Authorization: Bearer <key>"
+        assert answer.headers["WWW-Authenticate"] == 'Bearer realm="genai"'
+        assert answer.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert httpx.get(gateway.base_url + "/health").status_code == 200, "/health is the one anonymous route"
 
 

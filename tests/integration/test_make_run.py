@@ -6,6 +6,7 @@ whole chain (gateway → fdk → emulator) started by it, on a free port.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -59,3 +60,16 @@ def test_a_bad_model_setting_is_named_before_anything_starts() -> None:
     run = make_run({"GENAI_MODEL_ALIASES": "gpt-4o-mini=openai.gpt-oss-20b"})
     assert run.returncode == 2 and "Gateway" not in run.stdout
     assert "GENAI_MODEL_ALIASES: maps gpt-4o-mini to openai.gpt-oss-20b" in run.stderr
+
+
+def test_api_clients_of_the_terraform_file_get_keys_and_their_policy(tmp_path) -> None:
+    clients = tmp_path / "clients.auto.tfvars.json"
+    bob = {"key_hashes": ["b" * 64], "models": ["openai.gpt-oss-20b"]}
+    clients.write_text(json.dumps({"api_clients": {"bob": bob, "carol": {"key_hashes": ["c" * 64]}}}))
+    run = make_run({"GENAI_ALLOWED_MODELS": "openai.gpt-oss-120b,openai.gpt-oss-20b"}, "--clients", str(clients))
+    assert run.returncode == 0, run.stderr
+    assert "Client    bob: key sk-genai-" in run.stdout and '"models": ["openai.gpt-oss-20b"]' in run.stdout
+    assert "Client    carol: key sk-genai-" in run.stdout and "policy none (global)" in run.stdout
+    # The sample request names the default model, which bob may not use.
+    assert "the sample request as bob → 403 model_not_allowed_for_client" in run.stdout
+    assert "it may use: openai.gpt-oss-20b." in run.stdout

@@ -12,6 +12,7 @@ import json
 import logging
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -145,6 +146,24 @@ def test_duplicate_authorization_is_refused(gateway: Gateway, api_keys: ApiKeys)
     head = b"POST /genai/v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: " + key + b"\r\nAuthorization: " + key
     answer = raw_request(gateway, head + b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
     assert answer.startswith(b"HTTP/1.1 401") and api_keys.key.encode() not in answer
+
+
+def test_the_gateway_names_the_client_over_any_value_the_client_sent(http: httpx.Client, gateway: Gateway) -> None:
+    # As the deployment's set_headers (OVERWRITE) on every authenticated route (terraform/apigateway.tf).
+    seen = http.post("/v1/responses", json={}, headers={"x-genai-client": "someone-else"}).json()
+    assert seen["headers"]["x-genai-client"] == "unit"
+    # The anonymous route names nobody, and drops what a client sent (filter_headers BLOCK).
+    seen = httpx.get(gateway.base_url + "/health", headers={"X-GenAI-Client": "unit"}).json()
+    assert "x-genai-client" not in seen["headers"]
+
+
+def test_the_gateway_401_is_what_the_deployment_is_configured_to_send(gateway: Gateway) -> None:
+    policy = json.loads((Path(__file__).resolve().parents[2] / "terraform" / "gateway.json").read_text())
+    refused = httpx.post(gateway.base_url + "/v1/responses", json={}, headers={"Authorization": "Bearer sk-wrong"})
+    assert refused.status_code == policy["unauthorized"]["status"] == 401
+    assert refused.text == policy["unauthorized"]["message"]
+    for name, value in policy["unauthorized"]["headers"].items():
+        assert refused.headers[name] == value
 
 
 def test_multipart_and_binary_bodies_pass_untouched(http: httpx.Client) -> None:

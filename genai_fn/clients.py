@@ -1,0 +1,119 @@
+"""Per-client policy: which models, which API families and how many output tokens each client may use.
+
+Who the client is comes from one header, `X-GenAI-Client`, which the gateway
+sets on every authenticated route from what authentication established
+(`${request.auth[client]}`: the authorizer's answer, or a JWT claim) and
+overwrites whatever a client sent under that name (terraform/apigateway.tf; the
+local gateway, dev/local/gateway.py, does the same). The function trusts it
+because of three things together, none of which a client controls:
+
+- policies exist only when GENAI_CLIENT_POLICIES is set, and Terraform sets it
+  only with the header transformation that fills the header on every route;
+- the header is read only for calls that came through the gateway
+  (`Fn-Intent: httprequest`); a direct invocation (`fn invoke`) needs an IAM
+  permission to invoke the function, so it is the operator's and gets the
+  global settings;
+- with policies configured, a client name the table does not list (or none) is
+  refused with a 403: a forged or missing name never falls back to the global
+  settings.
+
+GENAI_CLIENT_POLICIES is a JSON object, one entry per client, keyed by the
+header's value (api_keys mode: `<stack id>.<client>`, what the authorizer
+answers; jwt mode: the claim's value)::
+
+    {"acme.alice": {}, "acme.bob": {"models": ["gpt-4o-mini"], "max_output_tokens": 1024,
+                                    "families": ["responses", "chat"]}}
+
+Every field is optional; an absent field means the global setting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+#: Set by the gateway on every authenticated route; a client's own value is overwritten.
+CLIENT_HEADER = "X-GenAI-Client"
+SETTING = "GENAI_CLIENT_POLICIES"
+_FIELDS = frozenset({"models", "max_output_tokens", "families"})
+#: The name of a client the header may carry (keys.py's names, a stack id prefix, or a JWT claim).
+MAX_NAME_CHARS = 256
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What one client may do; None: the global setting applies."""
+
+    #: Names the client may ask for (models or aliases), as configured.
+    models: frozenset[str] | None = None
+    max_output_tokens: int | None = None
+    families: frozenset[str] | None = None
+
+
+def parse(
+    raw: str, *, served: Iterable[str] | None, max_output_tokens: int, families: Iterable[str]
+) -> dict[str, Policy] | None:
+    """The policy table of GENAI_CLIENT_POLICIES, None when unset; ValueError saying what is wrong.
+
+    `served` is every model name clients may use (GENAI_ALLOWED_MODELS and the
+    aliases; None when any model is), `max_output_tokens` the global cap, `families` the API families
+    the route table knows.
+    """
+    if not raw.strip():
+        return None
+    try:
+        table = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"is not valid JSON ({exc})") from None
+    if not isinstance(table, dict) or not table:
+        raise ValueError('must be a JSON object of client name → policy, e.g. {"alice": {"models": ["m"]}}')
+    family_names = frozenset(families)
+    policies: dict[str, Policy] = {}
+    for name, entry in table.items():
+        if not name or len(name) > MAX_NAME_CHARS:
+            raise ValueError(f"client names must be 1 to {MAX_NAME_CHARS} characters, got {name[:40]!r}")
+        if not isinstance(entry, dict) or set(entry) - _FIELDS:
+            raise ValueError(f"{name}: a policy is an object with only {', '.join(sorted(_FIELDS))}")
+        models = _names(name, entry, "models")
+        if models is not None and served is not None and models - set(served):
+            raise ValueError(
+                f"{name}: models {', '.join(sorted(models - set(served)))} are not allowed here "
+                "(GENAI_ALLOWED_MODELS and GENAI_MODEL_ALIASES)"
+            )
+        fams = _names(name, entry, "families")
+        if fams is not None and fams - family_names:
+            raise ValueError(
+                f"{name}: unknown families {', '.join(sorted(fams - family_names))}; "
+                f"known: {', '.join(sorted(family_names))}"
+            )
+        cap = entry.get("max_output_tokens")
+        if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or not 1 <= cap <= max_output_tokens):
+            raise ValueError(f"{name}: max_output_tokens must be 1 to GENAI_MAX_OUTPUT_TOKENS ({max_output_tokens})")
+        policies[name] = Policy(models, cap, fams)
+    return policies
+
+
+def _names(client: str, entry: Mapping[str, object], field: str) -> frozenset[str] | None:
+    value = entry.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{client}: {field} must be a non-empty list of names")
+    return frozenset(value)
+
+
+def allows_model(policy: Policy, served_model: str, resolve: Callable[[str], str | None]) -> bool:
+    """May the client use `served_model` (the name a request resolved to)?
+
+    A listed alias lets the client use the alias and the model it stands for; a
+    listed model, any alias of it: what is limited is the model that answers.
+    """
+    return policy.models is None or any(resolve(name) == served_model for name in policy.models)
+
+
+def client_name(headers: Mapping[str, str], through_gateway: bool) -> str:
+    """The client the gateway named, "" for none (or for a direct invocation, which carries no gateway header)."""
+    if not through_gateway:
+        return ""
+    return headers.get(CLIENT_HEADER.lower(), "")[:MAX_NAME_CHARS]
