@@ -48,6 +48,8 @@ class CallRecord:
     retried: list[str] = field(default_factory=list)
     #: Set when an event stream was not whole (the answer is then a 502, or a retry).
     stream_problem: str = ""
+    #: The region that answered (or last failed), when regional failover is on (genai_fn/failover.py).
+    region: str = ""
 
 
 def configure(level: str) -> None:

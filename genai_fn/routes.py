@@ -68,7 +68,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import answer_fields, clients, errors, retry, streams
+from . import answer_fields, clients, errors, failover, retry, streams
 from .deadline import Budget
 from .http import JSON_TYPES, Reply, Request
 from .logs import LOGGED_TEXT_LIMIT, CallRecord
@@ -239,7 +239,7 @@ def simple(route: Route, path: str, request: Request, service: Service, record: 
 
     The request becomes a Responses create (`RESPONSES_CREATE`) and takes the same path as every other route.
     """
-    settings, upstream = service.require()
+    settings, _ = service.require()
     _check_size(request, settings)
     content_type = request.content_type
     if not request.through_gateway:
@@ -277,7 +277,8 @@ def simple(route: Route, path: str, request: Request, service: Service, record: 
         content=_dumps(fields),
         content_type="application/json",
     )
-    answer = upstream.send(out, _budget(request, settings), record)
+    # Stored (the simple route sends no `store: false`): never fails over.
+    answer = service.send(out, _budget(request, settings), record)
     result = _record_answer(record, create, answer, text_limit=answer_fields.SIMPLE_TEXT_LIMIT)
     if not result.complete or result.output_text is None:
         raise errors.upstream_malformed(record.opc_request_id, "an answer the simple route cannot read its text from")
@@ -580,7 +581,7 @@ def _choose(method: str, path: str, candidates: Sequence[Route]) -> Route:
 
 def passthrough(route: Route, path: str, request: Request, service: Service, record: CallRecord) -> Reply:
     """Check the request as its row says, send it signed, and pass the answer back as it came."""
-    settings, upstream = service.require()
+    settings, _ = service.require()
     content, content_type, payload, capped = _request_body(route, request, settings, record, service.log_prompts)
     out = Outbound(
         method=route.method,
@@ -593,7 +594,9 @@ def passthrough(route: Route, path: str, request: Request, service: Service, rec
         resource=route.resource.value if route.resource else "",
         control_plane=route.plane is Plane.CONTROL,
     )
-    answer = upstream.send(out, _budget(request, settings), record)
+    # With one region (failover off) nothing is checked: no work added to the call.
+    portable = service.fails_over and _portable(route, out, payload)
+    answer = service.send(out, _budget(request, settings), record, portable=portable)
     _record_answer(record, route, answer)
     headers = {"Content-Type": answer.content_type, **_upstream_ref(record), **capped}
     if answer.ending is not None:
@@ -756,6 +759,15 @@ def _retry_rule(route: Route, payload: dict[str, Any]) -> retry.Rule:
     return retry.Rule.UNSENT_ONLY if stores else retry.Rule.IDEMPOTENT
 
 
+def _portable(route: Route, out: Outbound, payload: dict[str, Any]) -> bool:
+    """A model answer that stores nothing and names nothing stored: another region may serve it (failover.py)."""
+    return (
+        route.repeat is Repeat.GENERATE
+        and _retry_rule(route, payload) is retry.Rule.IDEMPOTENT
+        and not failover.references_stored(out.content)
+    )
+
+
 def _check_size(request: Request, settings: Settings) -> None:
     if len(request.body) > settings.max_body_bytes:
         raise errors.payload_too_large(len(request.body), settings.max_body_bytes)
@@ -815,7 +827,9 @@ def _prompt_text(value: Any) -> str | None:
 
 
 def _upstream_ref(record: CallRecord) -> dict[str, str]:
-    return {"X-Upstream-Request-Id": record.opc_request_id} if record.opc_request_id else {}
+    ref = {"X-Upstream-Request-Id": record.opc_request_id} if record.opc_request_id else {}
+    # Set only when regional failover is on (genai_fn/failover.py): which region answered.
+    return {**ref, "X-GenAI-Region": record.region} if record.region else ref
 
 
 def _dumps(payload: dict[str, Any]) -> bytes:

@@ -13,8 +13,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from . import errors, logs
+from .deadline import Budget
+from .failover import Failover
+from .logs import CallRecord
 from .settings import Settings, SettingsError
-from .upstream import Upstream
+from .upstream import Answer, Outbound, Upstream
 
 if TYPE_CHECKING:
     import openai
@@ -27,6 +30,8 @@ class Service:
         self.settings: Settings | None = None
         self.problem: SettingsError | None = None
         self._upstream: Upstream | None = None
+        #: Only with GENAI_FALLBACK_REGIONS set; otherwise every call goes to `_upstream` as it always has.
+        self._failover: Failover | None = None
         try:
             self.settings = Settings.from_environ(environ)
         except SettingsError as exc:
@@ -34,6 +39,8 @@ class Service:
         logs.configure(self.settings.log_level if self.settings else "INFO")
         if self.settings:
             self._upstream = Upstream(self.settings, environ)
+            if self.settings.fallback_regions:
+                self._failover = Failover(self.settings, environ, self._upstream)
             logs.event("start", {**self.settings.summary(), "auth_mode": self._upstream.auth_mode()})
         else:
             logs.event("start", {"problems": self.problem.problems if self.problem else {}}, logging.ERROR)
@@ -47,6 +54,18 @@ class Service:
         if self.settings is None or self._upstream is None:
             raise errors.misconfigured(str(self.problem))
         return self.settings, self._upstream
+
+    @property
+    def fails_over(self) -> bool:
+        """Whether regional failover is on (GENAI_FALLBACK_REGIONS)."""
+        return self._failover is not None
+
+    def send(self, out: Outbound, budget: Budget, record: CallRecord, *, portable: bool = False) -> Answer:
+        """Send `out` upstream; `portable` (it stores nothing) lets it fail over to another region."""
+        _, upstream = self.require()
+        if self._failover is None:
+            return upstream.send(out, budget, record)
+        return self._failover.send(out, budget, record, portable=portable)
 
     def openai(self) -> openai.OpenAI:
         """The OpenAI SDK client, signed by the function's identity, built on first use (custom logic)."""

@@ -37,9 +37,29 @@ _REGION = re.compile(r"^[a-z]{2,}-[a-z]+-[0-9]+$")
 _MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
 _DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 _TRUE = ("1", "true", "yes", "on")
+#: Circuit breaker defaults (docs/failover.md): open after this many consecutive failures of a region ...
+DEFAULT_BREAKER_FAILURES = 3
+#: ... and let one trial call through after this many seconds open.
+DEFAULT_BREAKER_COOLDOWN_S = 30.0
+#: With a region left to fail over to, the share of the remaining budget a region's attempts may use.
+DEFAULT_FAILOVER_SHARE = 0.5
 _FALSE = ("0", "false", "no", "off", "")
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FallbackRegion:
+    """A region a call that stores nothing may be sent to when the home region fails (docs/failover.md)."""
+
+    region: str
+    project_ocid: str
+    base_url: str
+    #: The models served there (GENAI_FALLBACK_MODELS); `None`: the same as the home region.
+    models: frozenset[str] | None = None
+
+    def serves(self, model: str) -> bool:
+        return self.models is None or model in self.models
 
 
 class SettingsError(Exception):
@@ -84,6 +104,11 @@ class Settings:
     auth_mode: str
     oci_config_file: str
     oci_profile: str
+    #: Regions tried in order after the home region for calls that store nothing; () = failover off.
+    fallback_regions: tuple[FallbackRegion, ...] = ()
+    breaker_failures: int = DEFAULT_BREAKER_FAILURES
+    breaker_cooldown_s: float = DEFAULT_BREAKER_COOLDOWN_S
+    failover_share: float = DEFAULT_FAILOVER_SHARE
     #: Per-client policy (GENAI_CLIENT_POLICIES, see genai_fn/clients.py); None: every client gets the above.
     client_policies: Mapping[str, clients.Policy] | None = None
 
@@ -158,6 +183,12 @@ class Settings:
             auth_mode=reader.choice("OCI_AUTH", AUTH_MODES, "auto"),
             oci_config_file=reader.text("OCI_CONFIG_FILE") or "~/.oci/config",
             oci_profile=reader.text("OCI_CONFIG_PROFILE") or "DEFAULT",
+            fallback_regions=_fallback_regions(reader, region, domain),
+            breaker_failures=reader.number("GENAI_BREAKER_FAILURES", int, DEFAULT_BREAKER_FAILURES, 1, 1000),
+            breaker_cooldown_s=reader.number(
+                "GENAI_BREAKER_COOLDOWN_SECONDS", float, DEFAULT_BREAKER_COOLDOWN_S, 1.0, 3600.0
+            ),
+            failover_share=reader.number("GENAI_FAILOVER_SHARE", float, DEFAULT_FAILOVER_SHARE, 0.1, 0.9),
         )
         settings = _with_client_policies(reader, settings)
         reader.raise_if_failed()
@@ -189,6 +220,7 @@ class Settings:
             "default_output_tokens": self.default_output_tokens or None,
             "max_body_bytes": self.max_body_bytes,
             "eager_start": self.eager_start,
+            **({"fallback_regions": [r.region for r in self.fallback_regions]} if self.fallback_regions else {}),
             "clients_with_policy": None if self.client_policies is None else len(self.client_policies),
         }
 
@@ -225,6 +257,69 @@ def _realm_domain(reader: _Reader) -> str:
         reader.fail("OCI_REGION_METADATA", f"has an invalid realmDomainComponent: {domain!r}")
         return DEFAULT_REALM_DOMAIN
     return domain
+
+
+def _fallback_regions(reader: _Reader, home: str, domain: str) -> tuple[FallbackRegion, ...]:
+    """GENAI_FALLBACK_REGIONS (`region=project_ocid,...`, or a JSON list of {"region", "project", "base_url"})
+    and GENAI_FALLBACK_MODELS (`region=model|model,...`).
+
+    A fallback's base URL is derived as the home region's is (same realm domain),
+    unless a JSON entry gives one (the local stack's second emulator does).
+    """
+    raw = reader.text("GENAI_FALLBACK_REGIONS")
+    name = "GENAI_FALLBACK_REGIONS"
+    entries: list[tuple[str, str, str]] = []
+    if raw.startswith("["):
+        try:
+            listed = json.loads(raw)
+        except ValueError:
+            listed = None
+        if not isinstance(listed, list) or not all(isinstance(e, dict) for e in listed):
+            reader.fail(name, 'must be a JSON list of {"region", "project", "base_url"} objects')
+            return ()
+        for e in listed:
+            values = [e.get(key, "") for key in ("region", "project", "base_url")]
+            if not all(isinstance(v, str) for v in values) or set(e) - {"region", "project", "base_url"}:
+                reader.fail(name, f'entries have a string "region", "project" and optional "base_url"; got {e!r}')
+                return ()
+            entries.append((values[0].strip(), values[1].strip(), values[2].strip().rstrip("/")))
+    else:
+        for entry in (e.strip() for e in raw.split(",")):
+            if entry:
+                region, sep, project = (part.strip() for part in entry.partition("="))
+                entries.append((region, project if sep else "", ""))
+    regions: list[FallbackRegion] = []
+    for region, project, base_url in entries:
+        if not _REGION.match(region):
+            reader.fail(name, f"{region!r} is not an OCI region identifier like us-ashburn-1")
+        elif region == home or region in (r.region for r in regions):
+            reader.fail(name, f"names {region} twice (the home region, GENAI_REGION, counts)")
+        elif not _PROJECT_OCID.match(project):
+            reader.fail(name, f"{region} needs its own Generative AI project OCID (region=ocid1.generativeaiproject…)")
+        elif base_url and not base_url.startswith(("https://", "http://")):
+            reader.fail(name, f"{region}'s base_url must be an http(s) URL, got {base_url!r}")
+        else:
+            url = base_url or f"https://inference.generativeai.{region}.oci.{domain}/openai/v1"
+            regions.append(FallbackRegion(region, project, url))
+    models = _fallback_models(reader, {r.region for r in regions})
+    return tuple(FallbackRegion(r.region, r.project_ocid, r.base_url, models.get(r.region)) for r in regions)
+
+
+def _fallback_models(reader: _Reader, regions: set[str]) -> dict[str, frozenset[str]]:
+    name = "GENAI_FALLBACK_MODELS"
+    found: dict[str, frozenset[str]] = {}
+    for entry in (e.strip() for e in reader.text("GENAI_FALLBACK_MODELS").split(",")):
+        if not entry:
+            continue
+        region, sep, listed = (part.strip() for part in entry.partition("="))
+        models = frozenset(m.strip() for m in listed.split("|") if m.strip())
+        if not sep or not models or not all(_MODEL.match(m) for m in models):
+            reader.fail(name, f"entries are region=model|model, separated by commas; got {entry!r}")
+        elif region not in regions:
+            reader.fail(name, f"names {region!r}, which is not in GENAI_FALLBACK_REGIONS")
+        else:
+            found[region] = models
+    return found
 
 
 def _allowed_models(reader: _Reader, default_model: str) -> frozenset[str] | None:

@@ -34,6 +34,8 @@ locals {
     GENAI_LOG_LEVEL        = var.genai_log_level
     GENAI_LOG_PROMPTS      = tostring(var.genai_log_prompts)
     GENAI_EAGER_START      = tostring(var.genai_eager_start)
+    # Regional failover (docs/failover.md); GENAI_FALLBACK_REGIONS is added in app_config (its project may be unknown).
+    GENAI_FALLBACK_MODELS = local.genai_fallback_region != null && length(var.genai_fallback_models) > 0 ? "${local.genai_fallback_region}=${join("|", var.genai_fallback_models)}" : ""
     # Per-client policy, "" (dropped) when no client has one: terraform/clients.tf.
     GENAI_CLIENT_POLICIES = local.client_policies
   }
@@ -72,11 +74,16 @@ locals {
 
 locals {
   # Drop empty values (no API clients yet) rather than set empty config keys.
-  app_settings = { for k, v in merge(local.function_config, local.authorizer_config) : k => v if v != "" }
-  app_config   = merge(local.app_settings, { GENAI_PROJECT_OCID = oci_generative_ai_project.this.id })
-  # Size of app_config with a 128-character stand-in for the project OCID
+  app_settings    = { for k, v in merge(local.function_config, local.authorizer_config) : k => v if v != "" }
+  fallback_config = local.genai_fallback_region == null ? {} : { GENAI_FALLBACK_REGIONS = "${local.genai_fallback_region}=${local.genai_fallback_project}" }
+  app_config      = merge(local.app_settings, { GENAI_PROJECT_OCID = oci_generative_ai_project.this.id }, local.fallback_config)
+  # Size of app_config with 128-character stand-ins for the project OCIDs
   # (about 90 characters in practice), so the 4 KB check runs at plan time.
-  app_config_bytes = length(jsonencode(merge(local.app_settings, { GENAI_PROJECT_OCID = format("%0128d", 0) })))
+  app_config_bytes = length(jsonencode(merge(
+    local.app_settings,
+    { GENAI_PROJECT_OCID = format("%0128d", 0) },
+    local.genai_fallback_region == null ? {} : { GENAI_FALLBACK_REGIONS = "${local.genai_fallback_region}=${format("%0128d", 0)}" },
+  )))
 }
 
 resource "oci_functions_application" "this" {
@@ -104,6 +111,15 @@ resource "oci_functions_application" "this" {
     precondition {
       condition     = local.app_config_bytes < 4096
       error_message = "The application config would be ${local.app_config_bytes} bytes, over the Functions config limit (4 KB): fewer API key hashes, or use jwt mode."
+    }
+    # The function refuses a fallback that is its own region (genai_fn/settings.py): say it at plan time.
+    precondition {
+      condition     = local.genai_fallback_region != local.genai_region
+      error_message = "genai_fallback_region must differ from the Generative AI region (${local.genai_region})."
+    }
+    precondition {
+      condition     = local.genai_fallback_region != null || local.genai_fallback_project_input == null
+      error_message = "genai_fallback_project_ocid is set but genai_fallback_region is not: set the region of that project."
     }
     # Per-client policy (terraform/clients.tf); the function checks the same at start-up.
     precondition {

@@ -12,4 +12,6 @@ locals {
   ocir_repository_prefix        = try(trimspace(var.ocir_repository_prefix), "") == "" ? null : trimspace(var.ocir_repository_prefix)
   genai_region_input            = try(trimspace(var.genai_region), "") == "" ? null : trimspace(var.genai_region)
   jwt_jwks_uri                  = try(trimspace(var.jwt_jwks_uri), "") == "" ? null : trimspace(var.jwt_jwks_uri)
+  genai_fallback_region         = try(trimspace(var.genai_fallback_region), "") == "" ? null : trimspace(var.genai_fallback_region)
+  genai_fallback_project_input  = try(trimspace(var.genai_fallback_project_ocid), "") == "" ? null : trimspace(var.genai_fallback_project_ocid)
 }

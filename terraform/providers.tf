@@ -36,6 +36,16 @@ provider "oci" {
   config_file_profile = local.oci_config_profile
 }
 
+# Regional failover's one fallback region (docs/failover.md). Terraform cannot
+# create providers in a loop (for_each on providers is not supported), so one
+# alias serves one region; more can be added to GENAI_FALLBACK_REGIONS by hand.
+# Without a fallback region it points at the Generative AI region and creates nothing.
+provider "oci" {
+  alias               = "fallback"
+  region              = coalesce(local.genai_fallback_region, local.genai_region)
+  config_file_profile = local.oci_config_profile
+}
+
 # The Generative AI project is created where the function will call it, which
 # may be another region than the function's (var.genai_region).
 provider "oci" {

@@ -251,6 +251,36 @@ variable "genai_region" {
   }
 }
 
+variable "genai_fallback_region" {
+  description = "Regional failover (docs/failover.md): a second region that calls storing nothing are sent to when the Generative AI region throttles or fails (GENAI_FALLBACK_REGIONS). null: failover off."
+  type        = string
+  default     = null
+  validation {
+    condition     = try(trimspace(var.genai_fallback_region), "") == "" || can(regex("^[a-z]{2,}(-[a-z]+)+-[0-9]+$", var.genai_fallback_region))
+    error_message = "genai_fallback_region must be a region identifier such as us-ashburn-1."
+  }
+}
+
+variable "genai_fallback_project_ocid" {
+  description = "An existing Generative AI project in genai_fallback_region; null: one is created there (through the oci.fallback provider)."
+  type        = string
+  default     = null
+  validation {
+    condition     = try(trimspace(var.genai_fallback_project_ocid), "") == "" || can(regex("^ocid1\\.generativeaiproject\\.[a-z0-9-]+\\.[a-z0-9-]*\\.[a-z0-9]+$", var.genai_fallback_project_ocid))
+    error_message = "genai_fallback_project_ocid must be a Generative AI project OCID (ocid1.generativeaiproject...)."
+  }
+}
+
+variable "genai_fallback_models" {
+  description = "Models the fallback region serves (GENAI_FALLBACK_MODELS); a call for another model is not failed over. []: the same as the Generative AI region. See https://docs.oracle.com/iaas/Content/generative-ai/model-endpoint-regions.htm."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for m in var.genai_fallback_models : can(regex("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$", m))])
+    error_message = "genai_fallback_models must be model names such as openai.gpt-oss-120b."
+  }
+}
+
 variable "genai_default_model" {
   description = "Model used when a request names none (GENAI_DEFAULT_MODEL)."
   type        = string

@@ -2,6 +2,7 @@
 
 python -m dev.local                 # emulated OCI; serve until Ctrl-C
 python -m dev.local --once          # one sample request, then exit
+python -m dev.local --failover      # regional failover: home throttled, a 2nd emulator serves (failover.py)
 python -m dev.local --real          # the real OCI Generative AI, signed with your OCI CLI session
                                 # (needs GENAI_PROJECT_OCID and GENAI_REGION; OCI_AUTH=session by default)
 
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run on .venv's packages with fdk's own command instead of the image's trimmed dependencies",
     )
+    parser.add_argument("--failover", action="store_true", help="show regional failover on two emulators")
     parser.add_argument(
         "--clients",
         type=Path,
@@ -62,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         help="file each call's log line is appended to, for `make usage ARGS=--local` (default: %(default)s)",
     )
     args = parser.parse_args(argv)
+    if args.failover:  # its own module: docs/failover.md
+        from . import failover
+
+        return failover.run(port=args.port, prefix=args.prefix, image=not args.venv, once=args.once)
 
     if args.real and not os.environ.get("GENAI_PROJECT_OCID"):
         parser.error("--real needs GENAI_PROJECT_OCID (and GENAI_REGION) in the environment")

@@ -1,7 +1,7 @@
 # What a tenancy answers to the data sources this configuration reads:
 # home region IAD, the function in ORD, Object Storage namespace, the service
 # gateway's "All <region> Services" entry. Every test file mocks each
-# provider configuration (oci, oci.home, oci.genai) with these.
+# provider configuration (oci, oci.home, oci.genai, oci.fallback) with these.
 mock_data "oci_identity_tenancy" {
   defaults = { home_region_key = "IAD" }
 }
