@@ -12,6 +12,10 @@ mock_provider "oci" {
   alias  = "genai"
   source = "./tests/mocks"
 }
+mock_provider "oci" {
+  alias  = "fallback"
+  source = "./tests/mocks"
+}
 
 variables {
   tenancy_ocid       = "ocid1.tenancy.oc1..aaaatenancy"
