@@ -6,9 +6,11 @@
 #   make smoke URL=... KEY=...  the endpoint called as clients do, each failure explained (ops/smoke.py);
 #                               works on `make run`'s gateway too (URL=http://127.0.0.1:8080)
 #   make stack                  dist/genai-stack.zip for OCI Resource Manager (ops/stack.py)
+#   make usage [ARGS=...]       calls and tokens by client and model from the function's log lines (ops/usage.py);
+#                               ARGS=--local reads make run's, --since 7d, --from/--to, --json, --csv
 PY ?= .venv/bin/python
 
-.PHONY: deploy destroy smoke stack
+.PHONY: deploy destroy smoke stack usage
 
 deploy: $(STAMP) ## terraform/terraform.tfvars → a working endpoint (needs terraform, fn, docker, GENAI_API_KEY)
 	$(PY) -m ops.deploy deploy $(ARGS)
@@ -22,3 +24,6 @@ smoke: $(STAMP) ## the endpoint called as clients do, each failure explained (UR
 
 stack: $(STAMP) ## dist/genai-stack.zip for OCI Resource Manager
 	$(PY) -m ops.stack
+
+usage: $(STAMP) ## calls and tokens by client and model, from the invoke log (ARGS=--local for make run's; --since 7d, --json, --csv)
+	$(PY) -m ops.usage $(ARGS)

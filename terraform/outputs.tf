@@ -145,3 +145,12 @@ check "deployment_phase" {
     error_message = "PHASE 1 OF 2: no API is deployed yet and the dynamic group still matches every function in the compartment. Deploy the functions (fn deploy, see output fn_setup_and_deploy), then set functions_deployed = true and apply again (Resource Manager: Edit stack > functions_deployed, then Apply)."
   }
 }
+
+output "usage_log" {
+  description = "What make usage (ops/usage.py) searches with Logging's search API: the function invoke log's scope (<compartment>/<log group>/<log>), its region, and your OCI config profile."
+  value = {
+    search_scope = "${var.compartment_ocid}/${oci_logging_log_group.this.id}/${oci_logging_log.function_invoke.id}"
+    region       = var.region
+    profile      = local.oci_config_profile
+  }
+}

@@ -583,3 +583,69 @@ variable "execution_log_level" {
     error_message = "execution_log_level must be INFO, WARN or ERROR."
   }
 }
+
+# ---------------------------------------------------------------------------
+# Alarms (alarms.tf, notifications.tf; docs/usage-and-alarms.md)
+# ---------------------------------------------------------------------------
+
+variable "alarms_enabled" {
+  description = "Create the notification topic and the alarms on the function's and the gateway's service metrics (each also needs its threshold below)."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_email" {
+  description = "E-mail address subscribed to the alarms' topic (OCI mails a confirmation link first); empty: no subscription, add your own to the topic."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.alarm_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be an e-mail address, or empty for no subscription."
+  }
+}
+
+variable "alarm_function_errors_per_5m" {
+  description = "Alarm (CRITICAL) when the function answers more than this many invocations with an error in 5 minutes (oci_faas FunctionResponseCount); null: no alarm."
+  type        = number
+  default     = 5
+  validation {
+    condition     = var.alarm_function_errors_per_5m == null || try(var.alarm_function_errors_per_5m >= 0 && floor(var.alarm_function_errors_per_5m) == var.alarm_function_errors_per_5m, false)
+    error_message = "alarm_function_errors_per_5m must be a whole number >= 0, or null for no alarm."
+  }
+}
+
+variable "alarm_function_timeouts" {
+  description = "Alarm (CRITICAL) when a call runs to within 5% of the function's timeout, where the platform cuts it off (oci_faas FunctionExecutionDuration max)."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_p95_latency_ms" {
+  description = "Alarm (WARNING) when the function's p95 duration over 5 minutes is above this many milliseconds (oci_faas FunctionExecutionDuration); null: no alarm."
+  type        = number
+  default     = 60000
+  validation {
+    condition     = var.alarm_p95_latency_ms == null || try(var.alarm_p95_latency_ms >= 100 && var.alarm_p95_latency_ms <= 300000, false)
+    error_message = "alarm_p95_latency_ms must be between 100 and 300000 (the longest function timeout), or null for no alarm."
+  }
+}
+
+variable "alarm_gateway_5xx_per_5m" {
+  description = "Alarm (CRITICAL) when the gateway answers more than this many requests with a 5xx in 5 minutes (oci_apigateway HttpResponses); null: no alarm."
+  type        = number
+  default     = 10
+  validation {
+    condition     = var.alarm_gateway_5xx_per_5m == null || try(var.alarm_gateway_5xx_per_5m >= 0 && floor(var.alarm_gateway_5xx_per_5m) == var.alarm_gateway_5xx_per_5m, false)
+    error_message = "alarm_gateway_5xx_per_5m must be a whole number >= 0, or null for no alarm."
+  }
+}
+
+variable "alarm_gateway_429_per_5m" {
+  description = "Alarm (WARNING) when the gateway refuses more than this many requests with 429 (rate limit or quota) in 5 minutes (oci_apigateway HttpResponses); null: no alarm."
+  type        = number
+  default     = 50
+  validation {
+    condition     = var.alarm_gateway_429_per_5m == null || try(var.alarm_gateway_429_per_5m >= 0 && floor(var.alarm_gateway_429_per_5m) == var.alarm_gateway_429_per_5m, false)
+    error_message = "alarm_gateway_429_per_5m must be a whole number >= 0, or null for no alarm."
+  }
+}

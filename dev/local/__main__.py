@@ -25,6 +25,7 @@ from pathlib import Path
 import openai
 
 from genai_fn.settings import Settings, SettingsError
+from ops.usage import LOCAL_FILE as INVOCATION_LOG
 
 from . import clients as local_clients
 from .credentials import claims_of
@@ -55,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=local_clients.CLIENTS_FILE,
         help="Terraform JSON variable file with api_clients and cors_allowed_origins (docs/clients.md)",
+    )
+    parser.add_argument(
+        "--invocations",
+        type=Path,
+        default=INVOCATION_LOG,
+        help="file each call's log line is appended to, for `make usage ARGS=--local` (default: %(default)s)",
     )
     args = parser.parse_args(argv)
     if args.failover:  # its own module: docs/failover.md
@@ -89,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         image=not args.venv,
         api_clients=clients_file.api_clients,
         cors_allowed_origins=clients_file.cors_allowed_origins,
+        invocation_log=args.invocations,
     )
     with stack:
         where = "real OCI Generative AI" if args.real else f"emulated Generative AI at {stack.emulator.base_url}"  # type: ignore[union-attr]
@@ -100,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"Function  func.py under fdk (.venv), {args.containers} container(s), pid {pids}")
         print(f"Upstream  {where}")
+        print(f"Usage     each call's log line appended to {args.invocations}: make usage ARGS=--local")
         allowed = ", ".join(sorted(settings.allowed_models)) if settings.allowed_models is not None else "any"
         aliases = ", ".join(f"{k} → {v}" for k, v in settings.model_aliases.items()) or "none"
         print(f"Models    default {settings.default_model}; allowed: {allowed}; aliases: {aliases}")

@@ -88,6 +88,8 @@ class FnRunner:
     #: When set, Python runs with -S and PYTHONPATH=<function dir>:<site_dir>,
     #: so nothing but that folder and the function can be imported, as in the image.
     site_dir: Path | None = None
+    #: Append each call's invocation line to this file, for `make usage --local` (ops/usage.py).
+    invocation_log: Path | None = None
 
     def __post_init__(self) -> None:
         #: Every line the process wrote, as read so far (read it with `lines()`, which takes the lock).
@@ -256,6 +258,9 @@ class FnRunner:
             for raw in process.stdout:
                 line = raw.decode("utf-8", "replace").rstrip("\n")
                 record = _invocation(line)
+                if record is not None and self.invocation_log is not None:
+                    # Before the line is published: once `log_for` has a call's line, so has the file.
+                    append_invocation(self.invocation_log, line)
                 with self._read:
                     self.logs.append(line)
                     if record is not None:
@@ -349,6 +354,21 @@ def _invocation(line: str) -> dict[str, Any] | None:
     if isinstance(record, dict) and record.get("event") == "invocation" and isinstance(record.get("call_id"), str):
         return record
     return None
+
+
+def append_invocation(path: Path, line: str) -> None:
+    """Append an invocation line to `path` in the envelope OCI Logging gives it (`time`, `data.message`).
+
+    One `write` per line on an O_APPEND descriptor, so the lines of several
+    containers appending to one file never interleave.
+    """
+    envelope = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "data": {"message": line}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, (json.dumps(envelope, ensure_ascii=False) + "\n").encode())
+    finally:
+        os.close(fd)
 
 
 def translate(answer: httpx.Response, call_id: str, elapsed_s: float) -> PlatformResponse:

@@ -169,6 +169,7 @@ class Stack:
         principal: ResourcePrincipal | None = None,
         api_clients: Mapping[str, Mapping[str, Any]] | None = None,
         cors_allowed_origins: tuple[str, ...] = (),
+        invocation_log: Path | None = None,
     ) -> None:
         if gateway and containers < 1:
             raise ValueError("the gateway needs at least one function container")
@@ -189,6 +190,8 @@ class Stack:
         self.image = image
         self.func_path = func_path
         self.runner_class = runner_class
+        #: Every container appends its invocation lines here (`make run`: ops/usage.py's LOCAL_FILE).
+        self.invocation_log = invocation_log
         self.site_dir: Path | None = None
         self.entrypoint: list[str] | None = None
         self.api_keys = ApiKeys.generate("local")
@@ -252,6 +255,7 @@ class Stack:
             "echo_logs": self.echo_logs,
             "site_dir": self.site_dir,
             "entrypoint": self.entrypoint,
+            "invocation_log": self.invocation_log,
             **fields,
         }
         return self.runner_class(**chosen)

@@ -1,0 +1,73 @@
+# The alarms a production owner expects, on the metrics OCI Functions (oci_faas,
+# https://docs.oracle.com/iaas/Content/Functions/Reference/functionsmetrics.htm) and
+# API Gateway (oci_apigateway,
+# https://docs.oracle.com/iaas/Content/APIGateway/Reference/apigatewaymetrics.htm)
+# emit by themselves: nothing is added to the function's calls. Queries are in
+# the Monitoring Query Language
+# (https://docs.oracle.com/iaas/Content/Monitoring/Reference/mql.htm). Each alarm
+# is off when its threshold variable is null, all of them when alarms_enabled is
+# false; the function's alarms exist once the function does (phase 2), the
+# gateway's once the API deployment does. Which alarms exist is decided by
+# values known at plan time (the phase, the thresholds), never by an OCID.
+
+locals {
+  alarm_topic       = one(oci_ons_notification_topic.alarms[*].id)
+  api_deployment_id = one(oci_apigateway_deployment.api[*].id)
+  # A call that runs to within 5% of the function's timeout is counted as one that timed out.
+  function_timeout_s = coalesce(try(one(data.oci_functions_functions.main[0].functions[*].timeout_in_seconds), null), 120)
+
+  alarms = {
+    function_errors = {
+      enabled   = var.functions_deployed && var.alarm_function_errors_per_5m != null
+      namespace = "oci_faas"
+      severity  = "CRITICAL"
+      query     = "FunctionResponseCount[5m]{resourceId = \"${coalesce(local.function_id, "none")}\", responseType = \"Error\"}.sum() > ${coalesce(var.alarm_function_errors_per_5m, 0)}"
+      body      = "The function answered more than ${coalesce(var.alarm_function_errors_per_5m, 0)} invocations with an error in 5 minutes. Its log (make usage, or Logging search on the invoke log) has one line per call with the status and error_code."
+    }
+    function_timeouts = {
+      enabled   = var.functions_deployed && var.alarm_function_timeouts
+      namespace = "oci_faas"
+      severity  = "CRITICAL"
+      query     = "FunctionExecutionDuration[1m]{resourceId = \"${coalesce(local.function_id, "none")}\"}.max() >= ${floor(local.function_timeout_s * 950)}"
+      body      = "A call ran to within 5% of the function's ${local.function_timeout_s} s timeout: the platform cuts such calls off with a 504. Look for slow upstream answers (upstream_ms in the invoke log)."
+    }
+    p95_latency = {
+      enabled   = var.functions_deployed && var.alarm_p95_latency_ms != null
+      namespace = "oci_faas"
+      severity  = "WARNING"
+      query     = "FunctionExecutionDuration[5m]{resourceId = \"${coalesce(local.function_id, "none")}\"}.percentile(0.95) > ${coalesce(var.alarm_p95_latency_ms, 0)}"
+      body      = "The function's p95 duration has been above ${coalesce(var.alarm_p95_latency_ms, 0)} ms for 5 minutes (streams included: a stream lasts as long as the model writes)."
+    }
+    gateway_5xx = {
+      enabled   = length(oci_apigateway_deployment.api) > 0 && var.alarm_gateway_5xx_per_5m != null
+      namespace = "oci_apigateway"
+      severity  = "CRITICAL"
+      query     = "HttpResponses[5m]{deploymentId = \"${coalesce(local.api_deployment_id, "none")}\", httpStatusCategory = \"5xx\"}.sum() > ${coalesce(var.alarm_gateway_5xx_per_5m, 0)}"
+      body      = "The gateway answered more than ${coalesce(var.alarm_gateway_5xx_per_5m, 0)} requests with a 5xx in 5 minutes (the function's 502/503/504, or the gateway's own). The gateway's execution log names the cause."
+    }
+    gateway_429 = {
+      enabled   = length(oci_apigateway_deployment.api) > 0 && var.alarm_gateway_429_per_5m != null
+      namespace = "oci_apigateway"
+      severity  = "WARNING"
+      query     = "HttpResponses[5m]{deploymentId = \"${coalesce(local.api_deployment_id, "none")}\", httpStatusCode = \"429\"}.sum() > ${coalesce(var.alarm_gateway_429_per_5m, 0)}"
+      body      = "More than ${coalesce(var.alarm_gateway_429_per_5m, 0)} requests were refused with 429 in 5 minutes: a client is over its rate limit or usage-plan quota (api_clients)."
+    }
+  }
+}
+
+resource "oci_monitoring_alarm" "this" {
+  for_each              = var.alarms_enabled ? { for k, a in local.alarms : k => a if a.enabled } : {}
+  compartment_id        = var.compartment_ocid
+  metric_compartment_id = var.compartment_ocid
+  display_name          = "${var.name}-${replace(each.key, "_", "-")}"
+  namespace             = each.value.namespace
+  query                 = each.value.query
+  severity              = each.value.severity
+  body                  = each.value.body
+  destinations          = [local.alarm_topic]
+  is_enabled            = true
+  # The condition must hold this long before the alarm fires: one bad minute is not a page.
+  pending_duration = "PT5M"
+  message_format   = "ONS_OPTIMIZED"
+  freeform_tags    = local.tags
+}
