@@ -25,8 +25,10 @@ A row says:
   family          which API the row belongs to (`Family`): docs/api.md, and what a
                   per-client family restriction names
   handler         None: checked as below and sent on (`passthrough`); else the
-                  function that answers, `(row, route path, request, service,
-                  record) -> Reply` (see `health`, `models`, `not_offered`, `simple`)
+                  function that answers, `(call: Call) -> Reply`: the row, the
+                  route path, the request, the service, the log record and the
+                  calling client with its policy (see `Call`, and `health`,
+                  `models`, `not_offered`, `simple`)
   body            what the request carries (JSON object, multipart upload, nothing)
   model           the body names a model: allow-list and aliases apply
   tokens          the body's output-token fields: capped by GENAI_MAX_OUTPUT_TOKENS
@@ -161,8 +163,8 @@ class Resource(enum.Enum):
     CONTAINER_FILE = "container_file"
 
 
-#: Answers a row itself: (row, the request's route path, request, service, log record) -> reply.
-Handler = Callable[["Route", str, Request, Service, CallRecord], Reply]
+#: Answers a row itself: the call (`Call`: its row, request, client…) -> the reply.
+Handler = Callable[["Call"], Reply]
 
 
 @dataclass(frozen=True)
@@ -195,32 +197,58 @@ class Route:
         return self.path.removeprefix(API_ROOT)
 
 
+@dataclass(frozen=True)
+class Call:
+    """One call as a handler gets it: its row, the request, and who is calling under which policy.
+
+    `dispatch` builds it once the row is chosen and the client is resolved: a
+    client the policy table refuses, or a family its policy leaves out, is
+    answered with a 403 before any handler runs.
+    """
+
+    #: The table's row for the request.
+    route: Route
+    #: The request's path as the table writes it, ids filled in (`/v1/models/gpt-4o-mini`).
+    path: str
+    request: Request
+    #: The container's settings and upstream client: `service.require()`, `service.send()`, `service.openai()`.
+    service: Service
+    #: The call's log line (genai_fn/logs.py): set what the call learns (model, response id, output).
+    record: CallRecord
+    #: The client the gateway named (X-GenAI-Client, genai_fn/clients.py); "" for an anonymous row or a
+    #: direct invocation (`fn invoke`), which no gateway names.
+    client: str = ""
+    #: That client's policy (GENAI_CLIENT_POLICIES); None: the global settings apply (no policies
+    #: configured, a direct invocation, an anonymous row, or settings that failed to load).
+    policy: clients.Policy | None = None
+
+
 # -- rows the function answers itself -------------------------------------------
 
 
-def health(route: Route, path: str, request: Request, service: Service, record: CallRecord) -> Reply:
+def health(call: Call) -> Reply:
     """Anonymous: says the function is up and configured, nothing about how."""
-    service.require()
+    call.service.require()
     return Reply.json(200, {"status": "ok"})
 
 
-def models(route: Route, path: str, request: Request, service: Service, record: CallRecord) -> Reply:
+def models(call: Call) -> Reply:
     """GET …/v1/models and …/v1/models/{id}, answered from the allow-list and aliases.
 
     Oracle documents no /models on the OpenAI-compatible base, and the names a
     client may use here are this deployment's choice anyway (GENAI_ALLOWED_MODELS,
     GENAI_MODEL_ALIASES): the function answers itself, without a model call.
     """
-    settings, _ = service.require()
+    settings, _ = call.service.require()
     names = settings.served_models()
-    policy = _client_policy(request, settings)
+    policy = call.policy
     if policy is not None:  # a client limited to some models sees those
         names = [
             n for n in names if clients.allows_model(policy, settings.resolve_model(n) or n, settings.resolve_model)
         ]
-    if "{" not in route.path:
+    if "{" not in call.route.path:
         return Reply.json(200, {"object": "list", "data": [_model_object(settings, n) for n in names]})
-    name = path.rsplit("/", 1)[-1]
+    name = call.path.rsplit("/", 1)[-1]
     resolved = settings.resolve_model(name)
     if (name not in names and resolved is None) or (
         policy is not None and not clients.allows_model(policy, resolved or name, settings.resolve_model)
@@ -229,16 +257,17 @@ def models(route: Route, path: str, request: Request, service: Service, record: 
     return Reply.json(200, _model_object(settings, name))
 
 
-def not_offered(route: Route, path: str, request: Request, service: Service, record: CallRecord) -> Reply:
+def not_offered(call: Call) -> Reply:
     """A path OpenAI serves and OCI Generative AI does not: a 404 that says so."""
-    raise errors.not_offered(route.about)
+    raise errors.not_offered(call.route.about)
 
 
-def simple(route: Route, path: str, request: Request, service: Service, record: CallRecord) -> Reply:
+def simple(call: Call) -> Reply:
     """One prompt in, the text out: for curl, scripts, `fn invoke` and people without an OpenAI SDK.
 
     The request becomes a Responses create (`RESPONSES_CREATE`) and takes the same path as every other route.
     """
+    request, service, record = call.request, call.service, call.record
     settings, _ = service.require()
     _check_size(request, settings)
     content_type = request.content_type
@@ -268,8 +297,7 @@ def simple(route: Route, path: str, request: Request, service: Service, record: 
         if name in fields and not isinstance(fields[name], str):
             raise errors.bad_request(f"'{name}' must be a string.", param=name)
     create = RESPONSES_CREATE
-    policy = _client_policy(request, settings)
-    capped = _check_generation(create, fields, settings, record, service.log_prompts, policy)
+    capped = _check_generation(create, fields, settings, record, service.log_prompts, call.policy)
     out = Outbound(
         "POST",
         create.upstream_path,
@@ -484,29 +512,34 @@ check_table(ROUTES)
 
 
 def dispatch(request: Request, service: Service, record: CallRecord) -> Reply:
-    """Answer `request`, or raise `ApiError`."""
+    """Answer `request`, or raise `ApiError`.
+
+    The row is chosen, then the client and its policy are resolved, once, and
+    checked (`_client_policy`, the row's family), before the row's handler gets the `Call`.
+    """
     path = route_path(request)
     candidates = rows_at(path)
     # Until a row is chosen the log line says what was asked: the row's path for a 405 (no ids).
     record.route = f"{request.method} {candidates[0].path if candidates else path[:100]}"
     route = _choose(request.method, path, candidates)
     record.route = route.name
+    client, policy = "", None
     if not route.anonymous:
-        record.client = clients.client_name(request.headers, request.through_gateway)
+        client = record.client = clients.client_name(request.headers, request.through_gateway)
         if service.settings is not None:  # else the handler answers with the setting to fix
-            _check_family(route, _client_policy(request, service.settings))
-    return (route.handler or passthrough)(route, path, request, service, record)
+            policy = _client_policy(client, request, service.settings)
+            _check_family(route, policy)
+    return (route.handler or passthrough)(Call(route, path, request, service, record, client, policy))
 
 
-def _client_policy(request: Request, settings: Settings) -> clients.Policy | None:
-    """The policy of the client the gateway named (genai_fn/clients.py), None for the global settings.
+def _client_policy(name: str, request: Request, settings: Settings) -> clients.Policy | None:
+    """The policy of `name`, the client the gateway named (genai_fn/clients.py); None for the global settings.
 
     With policies configured, a call through the gateway without a listed client is refused: the
     gateway names every authenticated client, so an unlisted name is a configuration out of step.
     """
     if settings.client_policies is None or not request.through_gateway:
         return None
-    name = clients.client_name(request.headers, True)
     policy = settings.client_policies.get(name)
     if policy is None:
         raise errors.client_forbidden(
@@ -579,10 +612,13 @@ def _choose(method: str, path: str, candidates: Sequence[Route]) -> Route:
     raise errors.unknown_route(path[:200])
 
 
-def passthrough(route: Route, path: str, request: Request, service: Service, record: CallRecord) -> Reply:
+def passthrough(call: Call) -> Reply:
     """Check the request as its row says, send it signed, and pass the answer back as it came."""
+    route, path, request, service, record = call.route, call.path, call.request, call.service, call.record
     settings, _ = service.require()
-    content, content_type, payload, capped = _request_body(route, request, settings, record, service.log_prompts)
+    content, content_type, payload, capped = _request_body(
+        route, request, settings, record, service.log_prompts, call.policy
+    )
     out = Outbound(
         method=route.method,
         path=path.removeprefix(API_ROOT),
@@ -634,7 +670,12 @@ def _query(route: Route, request: Request) -> list[tuple[str, str]]:
 
 
 def _request_body(
-    route: Route, request: Request, settings: Settings, record: CallRecord, log_prompts: bool
+    route: Route,
+    request: Request,
+    settings: Settings,
+    record: CallRecord,
+    log_prompts: bool,
+    policy: clients.Policy | None,
 ) -> tuple[bytes | None, str, dict[str, Any], dict[str, str]]:
     """(bytes to send, their content type, the parsed JSON or {}, headers saying what was capped)."""
     if route.body is Body.NONE:
@@ -653,7 +694,7 @@ def _request_body(
     changed = False
     if route.model:
         before = dict((k, payload.get(k)) for k in ("model", *route.tokens))
-        capped = _check_generation(route, payload, settings, record, log_prompts, _client_policy(request, settings))
+        capped = _check_generation(route, payload, settings, record, log_prompts, policy)
         changed = any(payload.get(k) != v for k, v in before.items())
     # Unchanged bodies go on as the client sent them: no second copy, byte for byte.
     return (_dumps(payload) if changed else request.body), "application/json", payload, capped

@@ -98,6 +98,16 @@ def test_a_client_cap_is_applied_with_the_cap_header(clients_stack, emulator):
         assert "X-Output-Tokens-Capped" not in answer.headers, "the global cap (4096) for an unrestricted client"
 
 
+def test_the_simple_route_keeps_to_the_clients_models(clients_stack, emulator):
+    with _as(clients_stack, "picky") as picky:
+        calls = len(emulator.calls)
+        refused = picky.post("/", json={"input": "hi"})  # the default model, which picky may not use
+        assert len(emulator.calls) == calls, "refused before any model call"
+        answered = picky.post("/", json={"input": "hi", "model": "gpt-4o-mini"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "model_not_allowed_for_client"
+    assert answered.status_code == 200 and emulator.calls[-1].body["model"] == SMALL
+
+
 def test_a_forged_client_header_changes_nothing(clients_stack, emulator):
     with _as(clients_stack, "small", **{"X-GenAI-Client": "free"}) as forged:
         refused = forged.post("/v1/responses", json={"model": BIG, "input": "hi"})

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from genai_fn import errors
+from genai_fn import clients, errors
 from genai_fn.http import Request
 from genai_fn.logs import CallRecord
-from genai_fn.routes import Body, Family, Route
+from genai_fn.routes import Body, Call, Family, Route
 from genai_fn.service import Service
 from tests.conftest import ROOT, load_source
 
@@ -22,10 +22,18 @@ summarise: Any = load_source(ROOT / "examples" / "custom_route" / "summarise.py"
 ROW = Route("POST", "/v1/summarise", Family.SIMPLE, summarise.handle, body=Body.JSON, about="a summary")
 
 
-def call(service: Service, body: bytes, seconds: float = 30.0, content_type: str = "application/json") -> Any:
+def call(
+    service: Service,
+    body: bytes,
+    seconds: float = 30.0,
+    content_type: str = "application/json",
+    policy: clients.Policy | None = None,
+) -> Any:
+    """The handler called as `routes.dispatch` calls it, with the `Call` for a client it has resolved."""
     deadline = (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat()
     request = Request("call-1", "POST", "/v1/summarise", {}, {"content-type": content_type}, body, deadline)
-    return summarise.handle(ROW, "/v1/summarise", request, service, CallRecord())
+    record = CallRecord(client="acme.bob" if policy else "")
+    return summarise.handle(Call(ROW, "/v1/summarise", request, service, record, record.client, policy))
 
 
 @pytest.fixture
@@ -82,3 +90,14 @@ def test_no_time_left_is_a_504_at_once(service: Service, emulator) -> None:
     with pytest.raises(errors.ApiError) as caught:
         call(service, b'{"text": "late"}', seconds=0.5)
     assert caught.value.status == 504 and len(emulator.calls) == before
+
+
+def test_a_client_whose_policy_leaves_out_the_default_model_is_refused(service: Service, emulator) -> None:
+    before = len(emulator.calls)
+    with pytest.raises(errors.ApiError) as caught:
+        call(service, b'{"text": "x"}', policy=clients.Policy(models=frozenset({"openai.gpt-oss-20b"})))
+    assert caught.value.status == 403 and caught.value.code == "model_not_allowed_for_client"
+    assert "openai.gpt-oss-120b" in caught.value.message and len(emulator.calls) == before
+    # A policy that allows the default model (or leaves models to the global settings) gets the summary.
+    for allowed in (clients.Policy(models=frozenset({"openai.gpt-oss-120b"})), clients.Policy()):
+        assert call(service, b'{"text": "x"}', policy=allowed).status == 200
