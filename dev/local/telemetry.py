@@ -14,8 +14,8 @@ the API reference's per-call limits, https://docs.oracle.com/iaas/api/#/en/monit
   (at least 1, at most 20) or an empty dimension value, no datapoints, a
   datapoint older than two hours or more than ten minutes ahead, a value that
   is not a finite number. With `NON_ATOMIC` such a stream is listed in
-  `failedMetrics` and the others are kept; with `ATOMIC` the request is a 400
-  and nothing is kept.
+  `failedMetrics` and the others are kept (a request with none to keep is a
+  400); with `ATOMIC` the request is a 400 and nothing is kept.
 
 Kept datapoints are in `datapoints` and, when `record` is given, appended to
 that file one JSON object a line (`python -m dev.local.metrics` sums it).
@@ -152,7 +152,8 @@ class TelemetryEmulator:
         now = datetime.now(timezone.utc)
         problems = [problem(stream, now) for stream in streams]
         failed = [{"metricData": s, "message": p} for s, p in zip(streams, problems, strict=True) if p]
-        if failed and atomic:
+        # ATOMIC: every stream must pass; NON_ATOMIC ("a partial pass"): at least one.
+        if failed and (atomic or len(failed) == len(streams)):
             return _refuse(post, 400, "InvalidParameter", failed[0]["message"])
         kept = [
             {**{k: s[k] for k in ("namespace", "compartmentId", "name", "dimensions")}, **point}
