@@ -96,7 +96,8 @@ class UsageMetrics:
     """The telemetry emulator, the usage-metrics function and the connector feeding it; a context manager.
 
     `source` is the invocation log the stack's containers append to; `record`
-    the file the emulator appends kept datapoints to. With `interval_s`, a
+    the file the emulator appends kept datapoints to; `principal` the
+    function's identity (default: one `issuer`, the emulator's IAM, issued). With `interval_s`, a
     thread delivers every `interval_s` seconds (Connector Hub's batch window);
     without it, call `connector.deliver()`.
     """
@@ -110,8 +111,11 @@ class UsageMetrics:
         interval_s: float | None = None,
         echo_logs: bool = False,
         config: dict[str, str] | None = None,
+        principal: ResourcePrincipal | None = None,
     ) -> None:
         self.issuer = issuer
+        #: The function's identity; handed in (and left alone) or made here from `issuer`.
+        self.principal = principal
         self.source = source
         self.record = record
         self.interval_s = interval_s
@@ -127,7 +131,7 @@ class UsageMetrics:
     def start(self) -> UsageMetrics:
         try:
             self._exit.enter_context(self.telemetry)
-            principal = self._exit.enter_context(ResourcePrincipal(self.issuer, IDENTITY))
+            principal = self.principal or self._exit.enter_context(ResourcePrincipal(self.issuer, IDENTITY))
             env = {
                 **principal.environ(),
                 "USAGE_METRICS_COMPARTMENT_OCID": COMPARTMENT,

@@ -84,9 +84,10 @@ def test_an_oversized_entry_or_message_is_skipped_and_counted() -> None:
 
 def test_strings_with_brackets_and_escapes_do_not_move_an_entry_boundary() -> None:
     tricky = 'a "quoted" ] } [ { \\ message'
-    got, tally = read(batch(entry(tricky), entry(line())))
-    assert [e.message for e in got] == [tricky, line()]
-    assert tally.unreadable == 0
+    trailing = "ends with a backslash \\"
+    got, tally = read(batch(entry(tricky), entry(trailing), trailing, entry(line())))
+    assert [e.message for e in got] == [tricky, trailing, line()]
+    assert tally == entries.Tally(entries=4, unreadable=1)  # the bare string is not a log entry
 
 
 def test_a_truncated_body_keeps_what_came_before_the_cut() -> None:

@@ -7,8 +7,8 @@ same wrapped as `{"logContent": {...}}` (the shape Logging search gives).
 The body (up to the 6 MB Functions payload limit) is never parsed whole:
 `json.loads` of it would build every entry's objects at once, and a hostile
 6 MB of `[{},{},…]` is ~150 MB of Python objects, over the function's 128 MB.
-Instead a regular expression finds where each entry ends (strings skipped
-whole, brackets counted) and only an entry under MAX_ENTRY_CHARS is handed
+Instead each entry's end is found first (brackets counted, strings skipped
+whole) and only an entry under MAX_ENTRY_CHARS is handed
 to `json.JSONDecoder.raw_decode`. The standard library's decoder, not a
 streaming library such as ijson: entries are small and read whole anyway, so
 an event parser would add a dependency (and its C extension) to the image to
@@ -31,8 +31,8 @@ from datetime import datetime, timezone
 MAX_ENTRY_CHARS = 64 * 1024
 #: One `data.message`, at most.
 MAX_MESSAGE_CHARS = 32 * 1024
-# A string (escapes included) or a bracket: what it takes to find where a JSON value ends.
-_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+# What it takes to find where a JSON value ends: brackets, and quotes (strings are skipped whole).
+_STRUCTURE = re.compile(r'[\[\]{}"]')
 _SPACE = re.compile(r"[ \t\n\r]*")
 _SCALAR_END = re.compile(r"[,\]]")
 _DECODER = json.JSONDecoder()
@@ -97,22 +97,43 @@ def _value_end(text: str, pos: int) -> int | None:
     whole; whether the inside is JSON is raw_decode's to say), strings at
     their closing quote, anything else at the next `,` or `]`.
     """
-    if text.startswith(("{", "["), pos):
-        depth = 0
-        for match in _TOKEN.finditer(text, pos):
-            token = match.group()
-            if token in ("{", "["):
-                depth += 1
-            elif token in ("}", "]"):
-                depth -= 1
-                if depth == 0:
-                    return match.end()
-        return None
     if text.startswith('"', pos):
-        string = _TOKEN.match(text, pos)
-        return string.end() if string else None
-    other = _SCALAR_END.search(text, pos)
-    return other.start() if other else len(text)
+        return _string_end(text, pos)
+    if not text.startswith(("{", "["), pos):
+        other = _SCALAR_END.search(text, pos)
+        return other.start() if other else len(text)
+    depth = 0
+    while (found := _STRUCTURE.search(text, pos)) is not None:
+        char, pos = found.group(), found.end()
+        if char == '"':
+            end = _string_end(text, found.start())
+            if end is None:
+                return None
+            pos = end
+        elif char in "[{":
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                return pos
+    return None
+
+
+def _string_end(text: str, pos: int) -> int | None:
+    """The end of the JSON string whose opening quote is at `pos`; None if it is not closed.
+
+    With str.find, not a regular expression: `"(?:[^"\\]|\\.)*"` keeps state for
+    every escape it repeats over, ~120 MB for a string of a million `\\u00e9`.
+    """
+    start = pos + 1
+    while (quote := text.find('"', start)) >= 0:
+        backslash = quote
+        while backslash > pos + 1 and text[backslash - 1] == "\\":
+            backslash -= 1
+        if (quote - backslash) % 2 == 0:  # not escaped
+            return quote + 1
+        start = quote + 1
+    return None
 
 
 def _entry(text: str, start: int, end: int | None, tally: Tally) -> Iterator[Entry]:
