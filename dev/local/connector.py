@@ -112,10 +112,13 @@ class UsageMetrics:
         echo_logs: bool = False,
         config: dict[str, str] | None = None,
         principal: ResourcePrincipal | None = None,
+        skip_existing: bool = False,
     ) -> None:
         self.issuer = issuer
         #: The function's identity; handed in (and left alone) or made here from `issuer`.
         self.principal = principal
+        #: Start after what `source` holds already (`make run`: earlier runs' lines were counted then).
+        self.skip_existing = skip_existing
         self.source = source
         self.record = record
         self.interval_s = interval_s
@@ -146,8 +149,7 @@ class UsageMetrics:
                 lambda body: runner.invoke(
                     "POST", "/", body=body, gateway=False, headers={"Content-Type": "application/json"}
                 ),
-                # Whatever the source holds already was counted by an earlier run (or is not this run's).
-                offset=self.source.stat().st_size if self.source.exists() and self.interval_s else 0,
+                offset=self.source.stat().st_size if self.skip_existing and self.source.exists() else 0,
             )
             if self.interval_s:
                 self._thread = threading.Thread(target=self._run, name="local-connector", daemon=True)

@@ -10,6 +10,9 @@ emulator. Then the connector's redelivery after a failed chunk.
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +27,7 @@ from dev.local.gateway import Gateway
 from dev.local.metrics import sums
 from dev.local.runner import append_invocation
 from dev.local.stack import Stack
+from tests.conftest import ROOT
 from tests.integration.test_usage_report import MODELS, call
 from usage_metrics.metering import post
 
@@ -155,3 +159,37 @@ def test_the_function_answers_a_batch_of_hostile_entries_with_its_counts(issuer:
         line = chain.runner.wait_for_line(lambda x: x.startswith('{"event": "usage_metrics"'))
         assert json.loads(line) == summary
         assert sums(chain.telemetry.datapoints)["a", "m"]["Calls"] == 1.0
+
+
+def test_make_run_posts_the_sample_calls_metrics_and_dev_local_metrics_prints_them(tmp_path: Path) -> None:
+    invocations, record = tmp_path / "invocations.jsonl", tmp_path / "metrics.jsonl"
+    files = ["--invocations", str(invocations), "--metrics-file", str(record)]
+    run = subprocess.run(
+        [sys.executable, "-m", "dev.local", "--once", "--port", "0", "--venv", *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    usage = re.search(r"usage: +\{'input_tokens': (\d+), 'output_tokens': (\d+)\}", run.stdout)
+    assert usage, run.stdout
+    inp, out = int(usage[1]), int(usage[2])
+    assert f"local / openai.gpt-oss-120b: Calls 1, ErrorCalls 0, InputTokens {inp}, OutputTokens {out}" in run.stdout
+    printed = subprocess.run(
+        [sys.executable, "-m", "dev.local.metrics", "--file", str(record)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert printed.stdout.splitlines()[1].split() == [
+        "local",
+        "openai.gpt-oss-120b",
+        "1",
+        "0",
+        str(inp),
+        str(out),
+        str(inp + out),
+    ]

@@ -31,9 +31,10 @@ BODY_LIMIT = 6_000_000
 def valid_batch() -> bytes:
     """As many of the main function's lines as fit: 100 clients × 2 models (1,000 streams) over 100 minutes."""
     now = datetime.now(timezone.utc)
-    entries, size, i = [], 2, 0
+    entries: list[bytes] = []
+    size, i = 2, 0
     while True:
-        message = {
+        message: dict[str, object] = {
             "event": "invocation",
             "call_id": f"{i:032X}",
             "method": "POST",
