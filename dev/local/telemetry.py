@@ -5,7 +5,7 @@ as the usage-metrics function (usage_metrics/) sends it through the oci SDK.
 The request must be signed by a resource principal whose token the emulated
 IAM (`Issuer`) issued, checked by dev/local/signature.py as the Generative AI
 emulator does (else 401 NotAuthenticated). Then what PostMetricData refuses
-("Publishing Custom Metrics", https://docs.oracle.com/en-us/iaas/Content/Monitoring/Tasks/publishingcustommetrics.htm;
+("Publishing Custom Metrics", https://docs.oracle.com/iaas/Content/Monitoring/Tasks/publishingcustommetrics.htm;
 the API reference's per-call limits, https://docs.oracle.com/iaas/api/#/en/monitoring/20180401/MetricData/PostMetricData):
 
 - more than 50 metric streams in one request, or none: 400 InvalidParameter;
