@@ -4,9 +4,12 @@ emulated resource principal (dev/local/telemetry.py checks the signature as Moni
 
 from __future__ import annotations
 
+import ast
 import json
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +17,7 @@ import pytest
 from dev.local.credentials import COMPARTMENT, Issuer, ResourcePrincipal
 from dev.local.metrics import sums
 from dev.local.telemetry import TelemetryEmulator
+from tests.conftest import invoke_direct, load_source
 from usage_metrics.metering import aggregate, entries, lines, post
 from usage_metrics.metering.app import App
 from usage_metrics.metering.config import Config, ConfigError
@@ -356,3 +360,46 @@ def test_nothing_to_count_posts_nothing(app: App, telemetry: TelemetryEmulator) 
     status, summary = app.handle(batch(now_entry("Served function invocation request in 0.1 seconds")), None)
     assert status == 200 and summary["ignored"] == 1 and summary["chunks"] == 0
     assert telemetry.posts == []
+
+
+def test_the_function_imports_only_the_standard_library_and_its_pinned_dependencies() -> None:
+    # The tests run it on .venv's packages; its image has only what usage_metrics/requirements.in names.
+    root = Path(aggregate.__file__).parent.parent
+    pinned = {line.split("==")[0] for line in (root / "requirements.in").read_text().splitlines() if "==" in line}
+    assert pinned == {"fdk", "oci"}
+    imported: set[str] = set()
+    for source in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    assert imported, "no imports found: has the folder moved?"
+    assert sorted(imported - sys.stdlib_module_names - pinned - {"__future__", "metering"}) == []
+
+
+def load_func(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Any:
+    """usage_metrics/func.py imported by path as fdk does, with its folder on the path as /function is in the image."""
+    root = Path(aggregate.__file__).parent.parent
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.syspath_prepend(str(root))
+    return load_source(root / "func.py", "usage_metrics_func", monkeypatch)
+
+
+def test_the_handler_answers_through_fdk_with_the_summary(
+    telemetry: TelemetryEmulator, signed_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    func = load_func(monkeypatch, config_env(USAGE_METRICS_ENDPOINT=telemetry.base_url))
+    data, status, headers = invoke_direct(func.handler, batch(now_entry(line())))
+    assert status == 200 and headers["content-type"] == "application/json"
+    summary = json.loads(data)
+    assert summary["event"] == "usage_metrics" and summary["counted"] == 1 and summary["chunks"] == 1
+    assert sums(telemetry.datapoints)["stack.alice", "openai.gpt-oss-120b"]["TotalTokens"] == 7
+
+
+def test_the_handler_answers_a_bad_configuration_with_a_500_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("USAGE_METRICS_COMPARTMENT_OCID", raising=False)
+    func = load_func(monkeypatch, {"OCI_RESOURCE_PRINCIPAL_REGION": "us-chicago-1", "USAGE_METRICS_NAMESPACE": "oci_x"})
+    data, status, _ = invoke_direct(func.handler, batch(now_entry(line())))
+    assert status == 500 and json.loads(data)["error"].startswith("USAGE_METRICS_COMPARTMENT_OCID")
