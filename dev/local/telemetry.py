@@ -19,12 +19,15 @@ the API reference's per-call limits, https://docs.oracle.com/iaas/api/#/en/monit
 
 Kept datapoints are in `datapoints` and, when `record` is given, appended to
 that file one JSON object a line (`python -m dev.local.metrics` sums it).
-`inject(status, times)` makes the next requests fail (a 500, a 429), for the
-tests of the function's retries and the connector's redelivery.
+`inject(status, times, delay_s)` makes the next requests fail (a 500, a 429)
+or answer late, for the tests of the function's retries, its deadline and the
+connector's redelivery.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import math
 import os
@@ -76,7 +79,9 @@ class TelemetryEmulator:
     datapoints: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._faults: deque[int] = deque()
+        #: (status, seconds to wait before answering) of the next requests; status 0 answers normally after the wait.
+        self._faults: deque[tuple[int, float]] = deque()
+        self._stopping: asyncio.Event | None = None
         self._lock = threading.Lock()
         self._server = BackgroundServer("telemetry-emulator", self.host, self.port)
 
@@ -85,13 +90,17 @@ class TelemetryEmulator:
         """What USAGE_METRICS_ENDPOINT should be for the function to post here."""
         return f"http://{self.host}:{self.port}"
 
-    def inject(self, status: int, *, times: int = 1) -> None:
-        """Answer the next `times` requests with `status` (after checking their signature)."""
+    def inject(self, status: int, *, times: int = 1, delay_s: float = 0.0) -> None:
+        """Answer the next `times` requests with `status` (after checking their signature), each `delay_s` late.
+
+        `status` 0 with a delay: a slow Monitoring that answers normally in the end (or not before it stops).
+        """
         with self._lock:
-            self._faults.extend([status] * times)
+            self._faults.extend([(status, delay_s)] * times)
 
     def start(self) -> TelemetryEmulator:
         def make_app() -> web.Application:
+            self._stopping = asyncio.Event()
             app = web.Application(client_max_size=16 * 1024 * 1024)
             app.router.add_post(PATH, self._post)
             app.router.add_route("*", "/{tail:.*}", self._unknown)
@@ -102,6 +111,8 @@ class TelemetryEmulator:
         return self
 
     def stop(self) -> None:
+        if self._stopping is not None:
+            self._server.call_soon(self._stopping.set)  # release delayed answers, so the server can stop
         self._server.stop()
 
     def __enter__(self) -> TelemetryEmulator:
@@ -135,9 +146,12 @@ class TelemetryEmulator:
             )
         post.jti = str(found.get("jti", ""))
         with self._lock:
-            fault = self._faults.popleft() if self._faults else None
-        if fault is not None:
-            return _refuse(post, fault, "InternalServerError" if fault >= 500 else "TooManyRequests", "injected")
+            status, delay_s = self._faults.popleft() if self._faults else (0, 0.0)
+        if delay_s and self._stopping is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay_s)
+        if status:
+            return _refuse(post, status, "InternalServerError" if status >= 500 else "TooManyRequests", "injected")
         try:
             payload = json.loads(body)
             streams = payload["metricData"]

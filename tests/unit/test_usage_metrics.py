@@ -342,6 +342,16 @@ def test_no_attempt_is_started_without_time_left_before_the_deadline(app: App, t
     assert telemetry.posts == []
 
 
+def test_a_monitoring_that_does_not_answer_is_given_up_before_the_calls_deadline(
+    app: App, telemetry: TelemetryEmulator
+) -> None:
+    telemetry.inject(0, delay_s=60)  # answers after the call's deadline, or never
+    status, summary = app.handle(batch(now_entry(line())), deadline(5))
+    # The attempt's read timeout was what was left of the call (5 s less the margin): no time for a second one.
+    assert status == 502 and summary["attempts"] == 1, summary
+    assert "Read timed out" in summary["failures"][0], summary
+
+
 def test_a_principal_monitoring_does_not_trust_is_refused_and_the_invocation_fails(
     telemetry: TelemetryEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -139,7 +139,7 @@ def _post_chunk(client: Any, body: Any, budget: Budget, outcome: Outcome, sleep:
                 _note(outcome, f"chunk not accepted: {why}")
                 return None
         except (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout, OSError) as exc:
-            why = f"{type(exc).__name__}"
+            why = f"{type(exc).__name__}: {exc}"[:300]
         if attempt == MAX_ATTEMPTS:
             _note(outcome, f"chunk failed after {attempt} attempts: {why}")
             return None
