@@ -42,6 +42,7 @@ _DECODER = json.JSONDecoder()
 class Tally:
     """What the batch held, for the one summary line the function logs."""
 
+    #: Entries whose end was found: each is read, unreadable or oversized.
     entries: int = 0
     #: Entries that are not a log entry with a string `data.message` (or not JSON at all).
     unreadable: int = 0
@@ -68,7 +69,6 @@ def read(body: bytes, tally: Tally) -> Iterator[Entry]:
     pos = _SPACE.match(text).end()  # type: ignore[union-attr]
     if not text.startswith("[", pos):
         if pos < len(text):
-            tally.entries += 1
             yield from _entry(text, pos, _value_end(text, pos), tally)
         return
     pos += 1
@@ -80,7 +80,6 @@ def read(body: bytes, tally: Tally) -> Iterator[Entry]:
         if end is None:
             tally.truncated = True
             return
-        tally.entries += 1
         yield from _entry(text, pos, end, tally)
         pos = _SPACE.match(text, end).end()  # type: ignore[union-attr]
         if text.startswith(",", pos):
@@ -137,9 +136,11 @@ def _string_end(text: str, pos: int) -> int | None:
 
 
 def _entry(text: str, start: int, end: int | None, tally: Tally) -> Iterator[Entry]:
+    """The entry in text[start:end], if it is a log entry with a message; counted in `tally` either way."""
     if end is None:
         tally.truncated = True
         return
+    tally.entries += 1
     if end - start > MAX_ENTRY_CHARS:
         tally.oversized += 1
         return
