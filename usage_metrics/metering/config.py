@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 DEFAULT_NAMESPACE = "genai_gateway"
 # PostMetricData's rule for a custom namespace; the prefixes are reserved for Oracle's own metrics.
-_NAMESPACE = re.compile(r"^[a-z][a-z0-9_]*$")
+# (At most 255 characters, as terraform/variables.tf's validation of usage_metrics_namespace has it.)
+_NAMESPACE = re.compile(r"^[a-z][a-z0-9_]{0,254}$")
 RESERVED_PREFIXES = ("oci_", "oracle_")
 _OCID = re.compile(r"^ocid1\.(compartment|tenancy)\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+$")
 #: A region name (us-chicago-1) or its short code (ord).
