@@ -79,36 +79,21 @@ class App:
         if self.config is None:
             return 500, {"error": self.config_error}
         budget = Budget.from_fn_deadline(deadline, MARGIN_S)
-        summary = Summary()
-        counts = aggregate.Aggregate(now or datetime.now(timezone.utc))
-        tally = entries.Tally()
-        for entry in entries.read(body, tally):
-            if not lines.is_candidate(entry.message):
-                summary.ignored += 1
-                continue
-            call = lines.parse(entry.message)
-            if call is None:
-                summary.unreadable += 1
-                continue
-            counts.add(entry.time, call)
-        summary.entries, summary.oversized, summary.truncated = tally.entries, tally.oversized, tally.truncated
-        summary.unreadable += tally.unreadable
-        summary.counted, summary.too_old, summary.ahead = counts.counted, counts.too_old, counts.ahead
+        counts, summary = count(body, now or datetime.now(timezone.utc))
         chunks = list(aggregate.chunks(counts.streams()))
         summary.streams = sum(len(chunk) for chunk in chunks)
-        status = 200
         if chunks:
             try:
                 outcome = post.post(self.client(), self.config, chunks, budget)
             except Exception as exc:  # noqa: BLE001 - the signer or the SDK failed before any answer
                 outcome = post.Outcome(chunks=len(chunks), failed_chunks=len(chunks), failures=[repr(exc)[:300]])
-            summary.chunks, summary.failed_chunks = outcome.chunks, outcome.failed_chunks
-            summary.failed_metrics, summary.attempts, summary.failures = (
+            summary.chunks, summary.failed_chunks, summary.failed_metrics = (
+                outcome.chunks,
+                outcome.failed_chunks,
                 outcome.failed_metrics,
-                outcome.attempts,
-                outcome.failures,
             )
-            status = 502 if outcome.failed_chunks else 200
+            summary.attempts, summary.failures = outcome.attempts, outcome.failures
+        status = 502 if summary.failed_chunks else 200
         line = {"event": "usage_metrics", "status": status, **asdict(summary)}
         log.log(logging.WARNING if status != 200 or summary.failed_metrics else logging.INFO, json.dumps(line))
         return status, line
@@ -119,6 +104,24 @@ class App:
             assert self.config is not None
             self._client = self.new_client(self.config)
         return self._client
+
+
+def count(body: bytes, now: datetime) -> tuple[aggregate.Aggregate, Summary]:
+    """The batch's invocation lines summed, and what was skipped and why."""
+    counts, summary, tally = aggregate.Aggregate(now), Summary(), entries.Tally()
+    for entry in entries.read(body, tally):
+        if not lines.is_candidate(entry.message):
+            summary.ignored += 1
+            continue
+        call = lines.parse(entry.message)
+        if call is None:
+            summary.unreadable += 1
+            continue
+        counts.add(entry.time, call)
+    summary.entries, summary.oversized, summary.truncated = tally.entries, tally.oversized, tally.truncated
+    summary.unreadable += tally.unreadable
+    summary.counted, summary.too_old, summary.ahead = counts.counted, counts.too_old, counts.ahead
+    return counts, summary
 
 
 def configure_logging() -> None:
