@@ -17,8 +17,9 @@ appends the same lines to .cache/local-stack/invocations.jsonl
 (dev/local/runner.py), each in the envelope Logging gives it: `time` and
 `data.message`.
 
-A line that claims to be an invocation but cannot be read is skipped and
-counted (the count is printed); no line makes the report fail, and a window
+Which lines count, and how they are read, is usage_metrics/metering/lines.py: the
+usage-metrics function counts with the same rules. A line that claims to be an
+invocation but cannot be read is skipped and counted (the count is printed); no line makes the report fail, and a window
 that makes no sense does, with the option to fix named.
 """
 
@@ -36,6 +37,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+
+from usage_metrics.metering import lines
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_FILE = ROOT / ".cache" / "local-stack" / "invocations.jsonl"
@@ -117,22 +120,21 @@ class Report:
         if message is None:
             self.malformed += 1
             return
-        if '"invocation"' not in message:
+        if not lines.is_candidate(message):
             return  # fdk's own lines, the platform's "Received function invocation request", ...
-        record = _record(message)
-        if record is None:
+        call = lines.parse(message)
+        if call is None:
             self.malformed += 1
             return
         if moment is not None and moment not in self.window:
             self.outside += 1
             return
         # `client` (the gateway's client name) is absent from lines written before it was logged.
-        key = (str(record.get("client") or ""), record["model"] or "")
-        totals = self.rows.setdefault(key, Totals())
+        totals = self.rows.setdefault((call.client, call.model), Totals())
         totals.calls += 1
-        totals.errors += record["status"] >= 400
-        totals.input_tokens += record.get("input_tokens") or 0
-        totals.output_tokens += record.get("output_tokens") or 0
+        totals.errors += call.error
+        totals.input_tokens += call.input_tokens
+        totals.output_tokens += call.output_tokens
 
     def total(self) -> Totals:
         whole = Totals()
@@ -148,30 +150,6 @@ class Report:
             {"client": client, "model": model, **asdict(t), "total_tokens": t.total_tokens}
             for (client, model), t in sorted(self.rows.items())
         ]
-
-
-def _record(message: str) -> dict[str, Any] | None:
-    """The invocation line's fields, type-checked; None when the line is not one we can count."""
-    try:
-        record = json.loads(message)
-    except ValueError:
-        return None
-    if not isinstance(record, dict) or record.get("event") != "invocation":
-        return None
-    if not isinstance(record.get("model", ""), str) or not isinstance(record.get("client", ""), str | None):
-        return None
-    if not _is_int(record.get("status")):
-        return None
-    for name in ("input_tokens", "output_tokens"):
-        value = record.get(name)
-        if value is not None and not (_is_int(value) and value >= 0):
-            return None
-    record.setdefault("model", "")
-    return record
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # -- sources --------------------------------------------------------------------

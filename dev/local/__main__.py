@@ -5,6 +5,12 @@ python -m dev.local --once          # one sample request, then exit
 python -m dev.local --failover      # regional failover: home throttled, a 2nd emulator serves (failover.py)
 python -m dev.local --real          # the real OCI Generative AI, signed with your OCI CLI session
                                 # (needs GENAI_PROJECT_OCID and GENAI_REGION; OCI_AUTH=session by default)
+python -m dev.local --no-metrics    # without the usage-metrics function and its emulated Monitoring
+
+Emulated, the usage-metrics function (usage_metrics/) runs beside the main one: a
+local connector hands it each call's log line every 2 s, and it posts token metrics
+to an emulated Monitoring (dev/local/connector.py); `python -m dev.local.metrics`
+prints their sums by client and model.
 
 The model settings in your environment (GENAI_DEFAULT_MODEL, GENAI_ALLOWED_MODELS,
 GENAI_MODEL_ALIASES, GENAI_MAX_OUTPUT_TOKENS, GENAI_DEFAULT_OUTPUT_TOKENS) configure
@@ -20,6 +26,7 @@ import json
 import os
 import sys
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 
 import openai
@@ -28,7 +35,11 @@ from genai_fn.settings import Settings, SettingsError
 from ops.usage import LOCAL_FILE as INVOCATION_LOG
 
 from . import clients as local_clients
+from .connector import UsageMetrics
 from .credentials import claims_of
+from .metrics import RECORD as METRICS_RECORD
+from .metrics import read as read_metrics
+from .metrics import sums as metric_sums
 from .stack import Stack, check_config, developer_config
 
 
@@ -62,6 +73,18 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=INVOCATION_LOG,
         help="file each call's log line is appended to, for `make usage ARGS=--local` (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-metrics",
+        dest="metrics",
+        action="store_false",
+        help="do not start the usage-metrics function, its connector and the emulated Monitoring",
+    )
+    parser.add_argument(
+        "--metrics-file",
+        type=Path,
+        default=METRICS_RECORD,
+        help="file the emulated Monitoring appends datapoints to, for python -m dev.local.metrics (%(default)s)",
     )
     args = parser.parse_args(argv)
     if args.failover:  # its own module: docs/failover.md
@@ -98,7 +121,20 @@ def main(argv: list[str] | None = None) -> int:
         cors_allowed_origins=clients_file.cors_allowed_origins,
         invocation_log=args.invocations,
     )
-    with stack:
+    with ExitStack() as running:
+        running.enter_context(stack)
+        metering = None
+        if args.metrics and stack.issuer is not None:
+            # A connector batch every 2 s (Connector Hub's batch window is a setting; Oracle's example is 5 s).
+            metering = running.enter_context(
+                UsageMetrics(
+                    stack.issuer,
+                    args.invocations,
+                    record=args.metrics_file,
+                    interval_s=None if args.once else 2.0,
+                    skip_existing=True,
+                )
+            )
         where = "real OCI Generative AI" if args.real else f"emulated Generative AI at {stack.emulator.base_url}"  # type: ignore[union-attr]
         print(f"Gateway   {stack.base_url}  (API key auth; /health is open)")
         pids = [r.pid for r in stack.runners]
@@ -109,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Function  func.py under fdk (.venv), {args.containers} container(s), pid {pids}")
         print(f"Upstream  {where}")
         print(f"Usage     each call's log line appended to {args.invocations}: make usage ARGS=--local")
+        if metering is not None:
+            print("Metrics   usage_metrics/func.py under fdk, fed from that file by a local connector")
+            telemetry = metering.telemetry.base_url
+            print(f"          emulated Monitoring {telemetry} → {args.metrics_file}: python -m dev.local.metrics")
         allowed = ", ".join(sorted(settings.allowed_models)) if settings.allowed_models is not None else "any"
         aliases = ", ".join(f"{k} → {v}" for k, v in settings.model_aliases.items()) or "none"
         print(f"Models    default {settings.default_model}; allowed: {allowed}; aliases: {aliases}")
@@ -145,6 +185,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"          the sample request as {name} → {answer.status_code}{said}")
         if clients_file.cors_allowed_origins:
             print(f"CORS      origins {', '.join(clients_file.cors_allowed_origins)}")
+        if metering is not None and metering.connector is not None and args.once:
+            # The connector's one pass, now (`make run` proper delivers every 2 s in the background).
+            stack.runner.invocations()  # every line of the calls above is in the file
+            metering.connector.deliver()
+            for (name, model), row in sorted(metric_sums(read_metrics(args.metrics_file)).items()):
+                counts = ", ".join(f"{metric} {value:.0f}" for metric, value in row.items())
+                print(f"Metrics   {name} / {model}: {counts}")
         if args.once:
             return 0
 
@@ -166,7 +213,7 @@ Try it (Ctrl-C to stop):
 print(c.responses.create(model='{model}', input='Hi').output_text)"
 """
         )
-        for runner in stack.runners:
+        for runner in [*stack.runners, *([metering.runner] if metering and metering.runner else [])]:
             runner.echo_logs = True
         try:
             threading.Event().wait()

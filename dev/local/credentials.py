@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .signature import SignatureError
 
 TENANCY = "ocid1.tenancy.oc1..aaaaaaaalocaltenancy"
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaalocalcompartment"
@@ -111,6 +113,25 @@ class Issuer:
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims if IAM issued it and it has not expired; `jwt.InvalidTokenError` otherwise."""
         return jwt.decode(token, self._key.public_key(), algorithms=["RS256"], audience="oci", issuer=self.ISS)
+
+    def session_key(self, key_id: str, revoked: Container[str] = ()) -> tuple[dict[str, Any], rsa.RSAPublicKey]:
+        """The claims and session key of a request signed by a resource principal (`keyId="ST$<token>"`).
+
+        What an OCI service's front door checks before the signature itself
+        (dev/local/signature.py); `SignatureError` says why a key id is refused.
+        """
+        if not key_id.startswith("ST$"):
+            raise SignatureError("keyId is not a security token (ST$...)")
+        try:
+            claims = self.verify(key_id[3:])
+        except jwt.ExpiredSignatureError:
+            raise SignatureError("the security token has expired") from None
+        except jwt.InvalidTokenError as exc:
+            raise SignatureError(f"the security token is invalid: {exc}") from None
+        if claims.get("jti") in revoked:
+            raise SignatureError("the security token has been revoked")
+        jwk = json.loads(claims["jwk"])
+        return claims, rsa.RSAPublicNumbers(_b64int(jwk["e"]), _b64int(jwk["n"])).public_key()
 
 
 @dataclass(frozen=True)
@@ -214,6 +235,10 @@ class ResourcePrincipal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _b64int(value: str) -> int:
+    return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
 
 
 def claims_of(token: str) -> Mapping[str, Any]:

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 LOCKS = sorted(
     [
         ROOT / "requirements.txt",
+        ROOT / "usage_metrics" / "requirements.txt",
         ROOT / "requirements-dev.txt",
         ROOT / "terraform" / "requirements-checks.txt",
         *ROOT.glob("examples/*/requirements.txt"),

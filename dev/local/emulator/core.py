@@ -13,8 +13,6 @@ request to an unknown path is a 401, as at OCI. Every answer carries an
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import threading
 import time
 from collections import deque
@@ -22,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -279,19 +276,9 @@ class Emulator:
         found: dict[str, Any] = {}
 
         def resolve(key_id: str) -> rsa.RSAPublicKey:
-            if not key_id.startswith("ST$"):
-                raise signature.SignatureError("keyId is not a security token (ST$...)")
-            try:
-                claims = self.issuer.verify(key_id[3:])
-            except jwt.ExpiredSignatureError:
-                raise signature.SignatureError("the security token has expired") from None
-            except jwt.InvalidTokenError as exc:
-                raise signature.SignatureError(f"the security token is invalid: {exc}") from None
-            if claims.get("jti") in self._revoked:
-                raise signature.SignatureError("the security token has been revoked")
+            claims, key = self.issuer.session_key(key_id, self._revoked)
             found.update(claims)
-            jwk = json.loads(claims["jwk"])
-            return rsa.RSAPublicNumbers(_b64int(jwk["e"]), _b64int(jwk["n"])).public_key()
+            return key
 
         try:
             signature.verify(request.method, request.path_qs, request.headers, body, resolve)
@@ -376,7 +363,3 @@ class Emulator:
             return response
         # Stream faults are applied by the route as it writes the stream.
         return None
-
-
-def _b64int(value: str) -> int:
-    return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
