@@ -35,9 +35,13 @@ TFVARS = TF_DIR / "terraform.tfvars"
 #: Where each function's func.yaml is: fn deploy runs there, and names the function after its `name:`.
 FUNCTION_DIRS = (ROOT, ROOT / "authorizer", ROOT / "usage_metrics")
 #: What must exist before a function is pushed into a stack already in phase 2: its OCIR repository
-#: (else fn deploy creates it in the root compartment) and the application's settings. The apply
+#: (else fn deploy creates it in the root compartment) and its application. The apply
 #: that wires it (usage_metrics.tf's connector) refuses to run before the function exists.
-BEFORE_PUSH = ("oci_artifacts_container_repository.functions", "oci_functions_application.this")
+BEFORE_PUSH = (
+    "oci_artifacts_container_repository.functions",
+    "oci_functions_application.this",
+    "oci_functions_application.usage_metrics",
+)
 
 
 class Stop(Exception):

@@ -270,3 +270,50 @@ run "rejects_a_quote_in_a_budgeted_jwt_client" {
   }
   expect_failures = [var.jwt_clients, check.deployment_phase]
 }
+
+# An older phase-2 stack gaining token metrics, as make deploy upgrades it
+# (ops/deploy.py BEFORE_PUSH): a targeted apply creates the repository and the
+# application fn deploy needs, although the full plan would stop at the
+# connector until the function exists.
+run "upgrade_an_older_phase2_stack" {
+  state_key = "upgrade"
+  command   = apply
+  variables {
+    functions_deployed    = true
+    usage_metrics_enabled = false
+  }
+}
+
+run "upgrade_repositories_and_applications_first" {
+  state_key = "upgrade"
+  command   = apply
+  variables {
+    functions_deployed = true
+  }
+  override_data {
+    target = data.oci_functions_functions.usage_metrics[0]
+    values = { functions = [] }
+  }
+  plan_options {
+    target = [oci_artifacts_container_repository.functions, oci_functions_application.this, oci_functions_application.usage_metrics]
+  }
+
+  assert {
+    # (Only targeted resources: Terraform 1.11 panics evaluating one outside the target.)
+    condition     = contains(keys(oci_artifacts_container_repository.functions), "genai-usage-metrics") && length(oci_functions_application.usage_metrics) == 1
+    error_message = "The targeted apply makes the new function's repository and application, although the connector's precondition would stop a full plan."
+  }
+}
+
+run "upgrade_then_everything" {
+  state_key = "upgrade"
+  command   = apply
+  variables {
+    functions_deployed = true
+  }
+
+  assert {
+    condition     = oci_sch_service_connector.usage_metrics[0].target[0].function_id == "ocid1.fnfunc.oc1.us-chicago-1.usage"
+    error_message = "Once fn deploy has pushed it, the full apply wires the connector."
+  }
+}
