@@ -24,10 +24,12 @@ mock_data "oci_core_services" {
   }
 }
 # Phase 2 (functions_deployed = true): what fn deploy created, one function
-# per lookup, for every test file (override_data in a mock file: Terraform
-# 1.7+, "Tests - Mocks", https://developer.hashicorp.com/terraform/language/tests/mocking).
-# A run that needs a missing function overrides its lookup with functions = [].
-# In phase 1 the lookups do not exist (count 0).
+# per lookup, for every test file. override_data in a mock provider's file is
+# taken by Terraform 1.11.4 (checked: usage_metrics.tftest.hcl's
+# the_connector_waits_for_the_function fails without its own override); mocks:
+# https://developer.hashicorp.com/terraform/language/tests/mocking. A run
+# that needs a missing function overrides its lookup with functions = [], which
+# wins over these. In phase 1 the lookups do not exist (count 0).
 mock_data "oci_functions_functions" {
   defaults = { functions = [] }
 }
