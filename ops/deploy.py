@@ -1,6 +1,6 @@
 """`make deploy` and `make destroy`: from a filled terraform.tfvars to a working endpoint.
 
-    python -m ops.deploy deploy     first apply, fn deploy of both functions, second apply, wait for IAM
+    python -m ops.deploy deploy     first apply, fn deploy of the functions, second apply, wait for IAM
     python -m ops.deploy destroy    functions and their images, then terraform destroy
 
 (`make stack`, the Resource Manager zip, is ops/stack.py.)
@@ -32,6 +32,16 @@ ROOT = Path(__file__).resolve().parents[1]
 IAM_SETTLE_S = 17 * 60.0
 TF_DIR = ROOT / "terraform"
 TFVARS = TF_DIR / "terraform.tfvars"
+#: Where each function's func.yaml is: fn deploy runs there, and names the function after its `name:`.
+FUNCTION_DIRS = (ROOT, ROOT / "authorizer", ROOT / "usage_metrics")
+#: What must exist before a function is pushed into a stack already in phase 2: its OCIR repository
+#: (else fn deploy creates it in the root compartment) and its application. The apply
+#: that wires it (usage_metrics.tf's connector) refuses to run before the function exists.
+BEFORE_PUSH = (
+    "oci_artifacts_container_repository.functions",
+    "oci_functions_application.this",
+    "oci_functions_application.usage_metrics",
+)
 
 
 class Stop(Exception):
@@ -128,18 +138,24 @@ class Deployer:
     def terraform(self, *args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
         return self.run(["terraform", f"-chdir={TF_DIR}", *args], capture=capture)
 
-    def apply(self, phase: str) -> None:
+    def apply(self, phase: str, *, targets: Sequence[str] = ()) -> None:
         self.step(f"terraform apply ({phase})")
         if not (TF_DIR / ".terraform").is_dir() and self.terraform("init", "-input=false").returncode != 0:
             raise Stop(
                 "terraform init failed.", "Check network access to registry.terraform.io and the messages above."
             )
-        if self.terraform("apply", "-input=false", "-auto-approve").returncode != 0:
+        targeted = [f"-target={t}" for t in targets]
+        if self.terraform("apply", "-input=false", "-auto-approve", *targeted).returncode != 0:
             raise Stop(
                 f"terraform apply ({phase}) failed.",
                 "Read the error above: a precondition names the setting to fix; a 404 NotAuthorizedOrNotFound from "
                 "IAM means your user lacks a permission listed in policies/README.md.",
             )
+
+    def refresh_outputs(self) -> None:
+        """Outputs from the current configuration: a targeted apply leaves them as they were."""
+        if self.terraform("apply", "-refresh-only", "-input=false", "-auto-approve").returncode != 0:
+            raise Stop("terraform apply -refresh-only failed.", "Read the error above.")
 
     def settings(self) -> dict[str, object]:
         out = self.terraform("output", "-json", "deploy_settings", capture=True)
@@ -180,12 +196,35 @@ class Deployer:
                 "(Console: your profile > Auth tokens). Then run make deploy again.",
             )
 
+    @staticmethod
+    def function_dirs(names: Sequence[str]) -> dict[str, Path]:
+        """The folder of each function, found by the `name:` of its func.yaml (what fn deploy names it)."""
+        found: dict[str, Path] = {}
+        for folder in FUNCTION_DIRS:
+            if not (folder / "func.yaml").is_file():
+                continue
+            match = re.search(r"^name:\s*(\S+)\s*$", (folder / "func.yaml").read_text(), re.M)
+            if match:
+                found[match.group(1)] = folder
+        missing = [name for name in names if name not in found]
+        if missing:
+            raise Stop(
+                f"No func.yaml names {', '.join(missing)}, which Terraform expects in the application.",
+                "Run make deploy from an up-to-date clone (git pull): every function's folder must be there.",
+            )
+        return {name: found[name] for name in names}
+
+    @staticmethod
+    def app_of(s: Mapping[str, object], name: str) -> str:
+        """The application a function belongs in (the usage-metrics function has its own: usage_metrics.tf)."""
+        apps = cast(Mapping[str, object], s.get("function_apps") or {})
+        return str(apps.get(name) or s["application_name"])
+
     def fn_deploy(self, s: dict[str, object]) -> None:
-        names = list(s["function_names"])  # type: ignore[call-overload]
-        dirs = {name: ROOT if i == 0 else ROOT / "authorizer" for i, name in enumerate(names)}
-        for name, where in dirs.items():
+        names = [str(n) for n in cast(Sequence[object], s["function_names"])]
+        for name, where in self.function_dirs(names).items():
             self.step(f"fn deploy {name} (build, push to OCIR, create or update)")
-            run = self.run(["fn", "deploy", "--app", str(s["application_name"]), "--no-bump"], cwd=where, capture=True)
+            run = self.run(["fn", "deploy", "--app", self.app_of(s, name), "--no-bump"], cwd=where, capture=True)
             sys.stdout.write(run.stdout)
             if run.returncode != 0:
                 sys.stderr.write(run.stderr)
@@ -248,7 +287,12 @@ class Deployer:
     def deploy(self, *, tries: int = 40, interval_s: float = 30.0) -> None:
         self.preflight()
         phase2_done = self.tfvars_flag()
-        self.apply("functions_deployed = true: everything" if phase2_done else "phase 1: everything but the API")
+        if phase2_done:
+            # A function added since the last deploy (usage_metrics/) is pushed between these two applies.
+            self.apply("functions_deployed = true: repositories and application first", targets=BEFORE_PUSH)
+            self.refresh_outputs()
+        else:
+            self.apply("phase 1: everything but the API")
         s = self.settings()
         self.fn_context(s)
         self.ocir_login(s)
@@ -256,8 +300,12 @@ class Deployer:
         if not phase2_done:
             self.step("Setting functions_deployed = true in terraform/terraform.tfvars")
             self.set_tfvars_flag()
-            self.apply("phase 2: API deployment, usage plans, IAM narrowed to the function")
-            s = self.settings()
+        self.apply(
+            "functions_deployed = true: everything"
+            if phase2_done
+            else "phase 2: API deployment, usage plans, token-metrics connector, IAM narrowed to the functions"
+        )
+        s = self.settings()
         self.wait_for_iam(s, tries=tries, interval_s=interval_s)
         print(f"\nDone. OpenAI base_url: {s['gateway_url']}/v1   health: {s['health_url']}")
 
@@ -267,7 +315,7 @@ class Deployer:
         if self.which("fn"):
             for name in list(s["function_names"]):  # type: ignore[call-overload]
                 self.step(f"Deleting function {name} (Terraform did not create it: fn deploy did)")
-                self.run(["fn", "delete", "function", str(s["application_name"]), name])
+                self.run(["fn", "delete", "function", self.app_of(s, str(name)), str(name)])
         else:
             print("fn is not installed: delete the functions in the Console (Functions > Applications) first.")
         self.step("Deleting the images in the OCIR repositories")

@@ -71,3 +71,39 @@ resource "oci_monitoring_alarm" "this" {
   message_format   = "ONS_OPTIMIZED"
   freeform_tags    = local.tags
 }
+
+# A client's tokens per hour above its budget (tokens_per_hour in api_clients
+# or jwt_clients), on the custom metrics the usage-metrics function posts
+# (usage_metrics.tf): TotalTokens summed over every model of the client, over
+# the last hour. The client dimension is what the X-GenAI-Client header
+# carries (clients.tf): "<stack_id>.<name>" in api_keys mode, the claim's value
+# (the jwt_clients key) in jwt mode. A budget is watched, not enforced: the
+# client keeps being served (its usage plan's quota is the hard limit).
+locals {
+  budget_clients = var.auth_mode == "jwt" ? {
+    for name, c in var.jwt_clients : name => { client = name, tokens_per_hour = c.tokens_per_hour } if c.tokens_per_hour != null
+    } : {
+    for name, c in var.api_clients : name => { client = local.client_tokens[name], tokens_per_hour = c.tokens_per_hour } if c.tokens_per_hour != null
+  }
+}
+
+resource "oci_monitoring_alarm" "client_budget" {
+  for_each       = var.alarms_enabled && local.usage_metrics_wired ? local.budget_clients : {}
+  compartment_id = var.compartment_ocid
+  # Where USAGE_METRICS_COMPARTMENT_OCID sends the metrics (usage_metrics.tf).
+  metric_compartment_id = local.usage_metrics_config["USAGE_METRICS_COMPARTMENT_OCID"]
+  display_name          = substr("${var.name}-tokens-per-hour-${each.key}", 0, 255)
+  namespace             = var.usage_metrics_namespace
+  query                 = "TotalTokens[1h]{client = \"${each.value.client}\"}.grouping().sum() > ${each.value.tokens_per_hour}"
+  severity              = "WARNING"
+  body                  = "Client ${each.key} used more than its budget of ${each.value.tokens_per_hour} tokens in the last hour (all models). make usage shows its calls and tokens by model; raise tokens_per_hour, lower the client's quota or max_output_tokens, or revoke its key."
+  destinations          = [local.alarm_topic]
+  is_enabled            = true
+  # One minute, the least Oracle allows: a sum over the last hour does not
+  # flap (a late batch of log entries only adds to it), so the first
+  # evaluation above the budget is already the news; waiting longer only lets
+  # the client spend more before anyone hears of it.
+  pending_duration = "PT1M"
+  message_format   = "ONS_OPTIMIZED"
+  freeform_tags    = local.tags
+}

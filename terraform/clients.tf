@@ -19,7 +19,12 @@ locals {
   # Keyed by what the header carries: the authorizer's name ("<stack_id>.<client>") or the claim's value.
   # Clients of api_key_hashes have no policy fields (their entries are {}); they are kept apart
   # because their untyped nulls would not convert to api_clients' typed ones.
-  policy_clients = var.auth_mode == "jwt" ? var.jwt_clients : {
+  # The policy fields only: tokens_per_hour is a budget for an alarm (alarms.tf), never sent to the function.
+  policy_clients = var.auth_mode == "jwt" ? {
+    for name, c in var.jwt_clients : name => {
+      models = c.models, max_output_tokens = c.max_output_tokens, families = c.families
+    }
+    } : {
     for name, c in var.api_clients : local.client_tokens[name] => {
       models = c.models, max_output_tokens = c.max_output_tokens, families = c.families
     }

@@ -7,8 +7,9 @@ locals {
   # `fn deploy` names each function after the `name:` of its func.yaml, so
   # that file is the one place a name is set; these copy it
   # (tests/terraform/test_terraform_structure.py checks they agree).
-  function_name            = "genai-responses"  # func.yaml
-  authorizer_function_name = "genai-authorizer" # authorizer/func.yaml
+  function_name               = "genai-responses"     # func.yaml
+  authorizer_function_name    = "genai-authorizer"    # authorizer/func.yaml
+  usage_metrics_function_name = "genai-usage-metrics" # usage_metrics/func.yaml
 
   # Names that must be unique in the whole tenancy (dynamic group, policies,
   # OCIR repositories, usage-plan subscriber tokens) carry a short id of where
@@ -162,9 +163,14 @@ data "oci_objectstorage_namespace" "this" {
 locals {
   ocir_namespace = data.oci_objectstorage_namespace.this.namespace
   # Repository names are unique per tenancy (its Object Storage namespace).
-  ocir_prefix    = coalesce(local.ocir_repository_prefix, "${var.name}-${local.stack_id}")
-  ocir_registry  = "${local.ocir_host}/${local.ocir_namespace}/${local.ocir_prefix}"
-  function_names = var.auth_mode == "api_keys" ? [local.function_name, local.authorizer_function_name] : [local.function_name]
+  ocir_prefix   = coalesce(local.ocir_repository_prefix, "${var.name}-${local.stack_id}")
+  ocir_registry = "${local.ocir_host}/${local.ocir_namespace}/${local.ocir_prefix}"
+  # What fn deploy creates in the application (phase 1 ends with all of them deployed).
+  function_names = concat(
+    [local.function_name],
+    var.auth_mode == "api_keys" ? [local.authorizer_function_name] : [],
+    var.usage_metrics_enabled ? [local.usage_metrics_function_name] : [],
+  )
 }
 
 # Created here, in the stack's compartment, before the first push: otherwise

@@ -24,27 +24,32 @@ locals {
     developer_group_name     = coalesce(local.developer_group_name, "unused")
     function_ocid            = coalesce(local.function_id, "unused")
     genai_verb               = var.genai_function_verb
+    # The usage-metrics function's group and its one namespace (terraform/usage_metrics.tf).
+    usage_metrics_dynamic_group_name = local.usage_metrics_dynamic_group_name
+    usage_metrics_function_ocid      = coalesce(local.usage_metrics_function_id, "unused")
+    usage_metrics_namespace          = var.usage_metrics_namespace
   }
 
   # Non-blank, non-comment lines of a rendered policy file.
   rendered_policies = {
-    for f in ["genai-function", "genai-responses", "genai-stores", "api-gateway", "developer-group", "functions-service"] :
+    for f in ["genai-function", "genai-responses", "genai-stores", "api-gateway", "developer-group", "functions-service", "usage-metrics-function", "usage-metrics-connector"] :
     f => [
       for line in split("\n", templatefile("${local.policies_dir}/${f}.policy", local.policy_vars)) :
       trimspace(line) if trimspace(line) != "" && !startswith(trimspace(line), "#")
     ]
   }
 
+  # Keyed by file name: function.rule.* (the main function), usage-metrics.rule.ocid.
   rendered_rules = {
-    for r in ["compartment", "ocid"] :
+    for r in ["function.rule.compartment", "function.rule.ocid", "usage-metrics.rule.ocid"] :
     r => one([
-      for line in split("\n", templatefile("${local.policies_dir}/function.rule.${r}", local.policy_vars)) :
+      for line in split("\n", templatefile("${local.policies_dir}/${r}", local.policy_vars)) :
       trimspace(line) if trimspace(line) != "" && !startswith(trimspace(line), "#")
     ])
   }
 
   # By compartment until the function exists, then by its OCID only.
-  matching_rule = local.function_id == null ? local.rendered_rules["compartment"] : local.rendered_rules["ocid"]
+  matching_rule = local.function_id == null ? local.rendered_rules["function.rule.compartment"] : local.rendered_rules["function.rule.ocid"]
 }
 
 resource "oci_identity_dynamic_group" "functions" {

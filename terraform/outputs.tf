@@ -5,10 +5,11 @@ locals {
   fn_context     = "${var.name}-${var.region}"
   auth_header    = var.auth_mode == "api_keys" ? "Authorization: Bearer $GENAI_API_KEY" : "Authorization: Bearer $GENAI_JWT"
   deploy_authz   = var.auth_mode == "api_keys" ? "(cd authorizer && fn deploy --app ${local.application_name} --no-bump)\n" : ""
+  deploy_usage   = var.usage_metrics_enabled ? "(cd usage_metrics && fn deploy --app ${local.usage_metrics_application_name} --no-bump)\n" : ""
   phase2_pending = !var.functions_deployed
   fn_profile     = local.oci_config_profile == null ? "" : "fn update context oracle.profile ${local.oci_config_profile}\n"
   # Every command printed here runs from the repository root (func.yaml is
-  # there, authorizer/ below it, terraform/ beside them).
+  # there, authorizer/ and usage_metrics/ below it, terraform/ beside them).
   at_repo_root = "test -f func.yaml -a -d authorizer -a -d terraform || { echo 'Run this from the repository root (where func.yaml is).' >&2; exit 1; }"
   tf_output    = "terraform -chdir=terraform output -raw"
 }
@@ -39,7 +40,7 @@ output "fn_setup_and_deploy" {
     fn update context registry ${local.ocir_registry}
     docker login ${local.ocir_host}   # user: ${local.ocir_namespace}/<username or identity-domain/username>, password: an auth token
     fn deploy --app ${local.application_name} --no-bump
-    ${local.deploy_authz}
+    ${local.deploy_authz}${local.deploy_usage}
   EOT
 }
 
@@ -107,15 +108,17 @@ output "next_step" {
 output "deploy_settings" {
   description = "What ops/deploy.py needs to deploy the functions and check the result (no secrets)."
   value = {
-    application_name    = local.application_name
-    fn_context          = local.fn_context
-    functions_api_url   = local.functions_api
-    compartment_ocid    = var.compartment_ocid
-    oci_config_profile  = local.oci_config_profile
-    ocir_host           = local.ocir_host
-    ocir_namespace      = local.ocir_namespace
-    ocir_registry       = local.ocir_registry
-    function_names      = local.function_names
+    application_name   = local.application_name
+    fn_context         = local.fn_context
+    functions_api_url  = local.functions_api
+    compartment_ocid   = var.compartment_ocid
+    oci_config_profile = local.oci_config_profile
+    ocir_host          = local.ocir_host
+    ocir_namespace     = local.ocir_namespace
+    ocir_registry      = local.ocir_registry
+    function_names     = local.function_names
+    # The application fn deploy puts each function in (usage_metrics.tf: the usage-metrics one has its own).
+    function_apps       = { for name in local.function_names : name => name == local.usage_metrics_function_name ? local.usage_metrics_application_name : local.application_name }
     gateway_url         = local.gateway_url
     health_url          = local.health_url
     genai_region        = local.genai_region
@@ -132,6 +135,16 @@ output "deploy_settings" {
     )
     functions_deployed = var.functions_deployed
   }
+}
+
+output "usage_metrics" {
+  description = "Token metrics (docs/usage-and-alarms.md): where they are posted and the connector feeding them (null before phase 2 or when usage_metrics_enabled is false)."
+  value = var.usage_metrics_enabled ? {
+    namespace      = var.usage_metrics_namespace
+    compartment_id = var.compartment_ocid
+    connector_id   = one(oci_sch_service_connector.usage_metrics[*].id)
+    budget_alarms  = { for name, a in oci_monitoring_alarm.client_budget : name => a.id }
+  } : null
 }
 
 # Phase 1 leaves no API behind, and in Resource Manager nothing else says so:

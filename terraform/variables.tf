@@ -410,7 +410,7 @@ variable "auth_mode" {
 }
 
 variable "api_clients" {
-  description = "api_keys mode: one entry per client. key_hashes are SHA-256 hex digests of the client's keys (1, or 2 while rotating) printed by `make api-key NAME=<client>`; never the keys. Each client gets its own usage plan: rate_limit_per_second and a quota per quota_unit (MINUTE, HOUR, DAY, WEEK or MONTH: oci-go-sdk apigateway QuotaUnitEnum). Optional policy (docs/clients.md): models (a subset of genai_allowed_models and alias names), max_output_tokens (at most genai_max_output_tokens) and families (API families, e.g. [\"responses\", \"chat\"]); unset means the global settings. make run reads the same entries from terraform/clients.auto.tfvars.json."
+  description = "api_keys mode: one entry per client. key_hashes are SHA-256 hex digests of the client's keys (1, or 2 while rotating) printed by `make api-key NAME=<client>`; never the keys. Each client gets its own usage plan: rate_limit_per_second and a quota per quota_unit (MINUTE, HOUR, DAY, WEEK or MONTH: oci-go-sdk apigateway QuotaUnitEnum). Optional policy (docs/clients.md): models (a subset of genai_allowed_models and alias names), max_output_tokens (at most genai_max_output_tokens) and families (API families, e.g. [\"responses\", \"chat\"]); unset means the global settings. Optional tokens_per_hour: the client's hourly token budget, watched by an alarm (docs/usage-and-alarms.md), not enforced. make run reads the same entries from terraform/clients.auto.tfvars.json."
   type = map(object({
     key_hashes            = list(string)
     rate_limit_per_second = optional(number, 2)
@@ -420,8 +420,14 @@ variable "api_clients" {
     models            = optional(list(string))
     max_output_tokens = optional(number)
     families          = optional(list(string))
+    # Budget (an alarm, never enforced by the function): terraform/alarms.tf; null: no budget alarm.
+    tokens_per_hour = optional(number)
   }))
   default = {}
+  validation {
+    condition     = alltrue([for c in values(var.api_clients) : c.tokens_per_hour == null ? true : (c.tokens_per_hour >= 1 && floor(c.tokens_per_hour) == c.tokens_per_hour)])
+    error_message = "api_clients: tokens_per_hour, when set, must be a whole number of at least 1 (the client's hourly token budget)."
+  }
   validation {
     condition     = alltrue([for name, c in var.api_clients : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,55}$", name))])
     error_message = "api_clients names must be letters, digits, '.', '_' or '-', at most 56 (keys.py's 63 less the 7-character stack id prefix of the usage token)."
@@ -451,13 +457,19 @@ variable "jwt_client_claim" {
 }
 
 variable "jwt_clients" {
-  description = "jwt mode: per-client policy keyed by the value of jwt_client_claim (models, max_output_tokens, families; as in api_clients). Once any entry sets a field, only the listed clients may call (a token naming another is refused with 403)."
+  description = "jwt mode: per-client policy keyed by the value of jwt_client_claim (models, max_output_tokens, families, tokens_per_hour; as in api_clients). Once any entry sets a field, only the listed clients may call (a token naming another is refused with 403)."
   type = map(object({
     models            = optional(list(string))
     max_output_tokens = optional(number)
     families          = optional(list(string))
+    tokens_per_hour   = optional(number)
   }))
   default = {}
+  validation {
+    # The name goes into the budget alarm's query as a quoted dimension value.
+    condition     = alltrue([for name, c in var.jwt_clients : c.tokens_per_hour == null ? true : (c.tokens_per_hour >= 1 && floor(c.tokens_per_hour) == c.tokens_per_hour && !can(regex("[\"\\\\]", name)))])
+    error_message = "jwt_clients: tokens_per_hour, when set, must be a whole number of at least 1, and that client's name may not contain a double quote or a backslash."
+  }
   validation {
     condition     = alltrue([for name, c in var.jwt_clients : length(name) >= 1 && length(name) <= 256 && alltrue([for f in(c.families == null ? [] : c.families) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads"], f)])])
     error_message = "jwt_clients: names of 1-256 characters; families among responses, chat, conversations, files, vector_stores, containers, models, simple, embeddings, completions, uploads, health."
@@ -647,5 +659,27 @@ variable "alarm_gateway_429_per_5m" {
   validation {
     condition     = var.alarm_gateway_429_per_5m == null || try(var.alarm_gateway_429_per_5m >= 0 && floor(var.alarm_gateway_429_per_5m) == var.alarm_gateway_429_per_5m, false)
     error_message = "alarm_gateway_429_per_5m must be a whole number >= 0, or null for no alarm."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Token metrics (usage_metrics.tf; docs/usage-and-alarms.md, "Token metrics")
+# ---------------------------------------------------------------------------
+
+variable "usage_metrics_enabled" {
+  description = "Post token usage per client and model as OCI Monitoring custom metrics: a Connector Hub connector feeds the invoke log to the genai-usage-metrics function (usage_metrics/, deployed by make deploy), which posts them. Also enables each client's tokens_per_hour alarm. Nothing is added to the calls themselves."
+  type        = bool
+  default     = true
+}
+
+variable "usage_metrics_namespace" {
+  description = "Monitoring namespace of the token metrics (USAGE_METRICS_NAMESPACE): lower-case letters, digits and '_', starting with a letter; the prefixes oci_ and oracle_ are Oracle's."
+  type        = string
+  default     = "genai_gateway"
+  validation {
+    # PostMetricData: a namespace starts with a letter, holds letters, digits and '_', and oci_ is reserved
+    # (MetricDataDetails, https://docs.oracle.com/iaas/api/#/en/monitoring/20180401/datatypes/MetricDataDetails).
+    condition     = can(regex("^[a-z][a-z0-9_]{0,254}$", var.usage_metrics_namespace)) && !startswith(var.usage_metrics_namespace, "oci_") && !startswith(var.usage_metrics_namespace, "oracle_")
+    error_message = "usage_metrics_namespace must be lower-case letters, digits or '_', starting with a letter, at most 255 characters, and not start with oci_ or oracle_."
   }
 }

@@ -24,7 +24,8 @@ from authorizer import keys
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CLIENTS_FILE = ROOT / "terraform" / "clients.auto.tfvars.json"
-#: The policy fields of an api_clients entry (terraform/variables.tf).
+#: The policy fields of an api_clients entry (terraform/variables.tf); any other field (key_hashes,
+#: limits, tokens_per_hour: a budget watched by an alarm, terraform/alarms.tf) is not policy and is ignored.
 POLICY_FIELDS = ("families", "max_output_tokens", "models")
 
 

@@ -121,14 +121,6 @@ run "alarms_off" {
     alarms_enabled     = false
     alarm_email        = "ops@example.com"
   }
-  override_data {
-    target = data.oci_functions_functions.main[0]
-    values = { functions = [{ id = "ocid1.fnfunc.oc1.us-chicago-1.main" }] }
-  }
-  override_data {
-    target = data.oci_functions_functions.authorizer[0]
-    values = { functions = [{ id = "ocid1.fnfunc.oc1.us-chicago-1.authz" }] }
-  }
 
   assert {
     condition     = length(oci_monitoring_alarm.this) == 0 && length(oci_ons_notification_topic.alarms) == 0 && length(oci_ons_subscription.alarm_email) == 0

@@ -27,18 +27,10 @@ variables {
   genai_allowed_models = ["openai.gpt-oss-120b", "openai.gpt-oss-20b"]
   genai_model_aliases  = { "gpt-4o-mini" = "openai.gpt-oss-20b" }
   api_clients = {
-    alice = { key_hashes = ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"] }
+    # alice's budget (an alarm, alarms.tf) is no policy: she is listed with none.
+    alice = { key_hashes = ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"], tokens_per_hour = 100000 }
     bob   = { key_hashes = ["bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"], models = ["gpt-4o-mini"], max_output_tokens = 1024, families = ["responses", "chat"] }
   }
-}
-
-override_data {
-  target = data.oci_functions_functions.main[0]
-  values = { functions = [{ id = "ocid1.fnfunc.oc1.us-chicago-1.main" }] }
-}
-override_data {
-  target = data.oci_functions_functions.authorizer[0]
-  values = { functions = [{ id = "ocid1.fnfunc.oc1.us-chicago-1.authz" }] }
 }
 
 run "policies_rendered_and_header_set" {

@@ -59,7 +59,7 @@ run "phase1_defaults" {
     error_message = "API_KEY_HASHES is token:hash per key, the token being <stack_id>.<client> (authorizer/keys.py parses it)."
   }
   assert {
-    condition     = toset(keys(oci_artifacts_container_repository.functions)) == toset(["genai-responses", "genai-authorizer"]) && oci_artifacts_container_repository.functions["genai-responses"].display_name == "genai-${local.stack_id}/genai-responses" && !oci_artifacts_container_repository.functions["genai-responses"].is_public
+    condition     = toset(keys(oci_artifacts_container_repository.functions)) == toset(["genai-responses", "genai-authorizer", "genai-usage-metrics"]) && oci_artifacts_container_repository.functions["genai-responses"].display_name == "genai-${local.stack_id}/genai-responses" && !oci_artifacts_container_repository.functions["genai-responses"].is_public
     error_message = "One private OCIR repository per function, under the stack's prefix."
   }
   assert {
@@ -84,14 +84,6 @@ run "phase2_api_keys" {
   command = apply
   variables {
     functions_deployed = true
-  }
-  override_data {
-    target = data.oci_functions_functions.main[0]
-    values = { functions = [{ id = "ocid1.fnfunc.oc1.us-chicago-1.main" }] }
-  }
-  override_data {
-    target = data.oci_functions_functions.authorizer[0]
-    values = { functions = [{ id = "ocid1.fnfunc.oc1.us-chicago-1.authz" }] }
   }
 
   assert {
@@ -173,10 +165,6 @@ run "phase2_jwt" {
     jwt_audiences      = ["genai"]
     jwt_jwks_uri       = "https://idcs-x.identity.oraclecloud.com/admin/v1/SigningCert/jwk"
   }
-  override_data {
-    target = data.oci_functions_functions.main[0]
-    values = { functions = [{ id = "ocid1.fnfunc.oc1.us-chicago-1.main" }] }
-  }
 
   assert {
     condition     = oci_apigateway_deployment.api[0].specification[0].request_policies[0].authentication[0].type == "JWT_AUTHENTICATION" && oci_apigateway_deployment.api[0].specification[0].request_policies[0].authentication[0].public_keys[0].uri == var.jwt_jwks_uri && oci_apigateway_deployment.api[0].specification[0].request_policies[0].authentication[0].audiences == tolist(["genai"])
@@ -187,7 +175,7 @@ run "phase2_jwt" {
     error_message = "jwt: no usage plans (nothing answers request.auth[client])."
   }
   assert {
-    condition     = length(data.oci_functions_functions.authorizer) == 0 && keys(oci_artifacts_container_repository.functions) == ["genai-responses"] && !contains(keys(oci_functions_application.this.config), "API_KEY_HASHES")
+    condition     = length(data.oci_functions_functions.authorizer) == 0 && keys(oci_artifacts_container_repository.functions) == ["genai-responses", "genai-usage-metrics"] && !contains(keys(oci_functions_application.this.config), "API_KEY_HASHES")
     error_message = "jwt: no authorizer function, repository or key hashes."
   }
 }

@@ -26,16 +26,6 @@ variables {
   functions_deployed = true
 }
 
-
-override_data {
-  target = data.oci_functions_functions.main[0]
-  values = { functions = [{ id = "ocid1.fnfunc.oc1.us-chicago-1.main" }] }
-}
-override_data {
-  target = data.oci_functions_functions.authorizer[0]
-  values = { functions = [{ id = "ocid1.fnfunc.oc1.us-chicago-1.authz" }] }
-}
-
 run "rejects_tenancy_ocid" {
   command = plan
   variables {

@@ -94,9 +94,12 @@ class FakeTools:
     def __init__(self, settings):
         self.settings = settings
         self.commands: list[list[str]] = []
+        self.fn_deploy_dirs: list[object] = []
 
     def __call__(self, cmd, *, cwd=deploy.ROOT, capture=False):
         self.commands.append(list(cmd))
+        if cmd[:2] == ["fn", "deploy"]:
+            self.fn_deploy_dirs.append(cwd)
         out = json.dumps(self.settings) if cmd[:3] == ["terraform", f"-chdir={deploy.TF_DIR}", "output"] else ""
         return subprocess.CompletedProcess(cmd, 0, out, "")
 
@@ -138,7 +141,44 @@ def test_first_deploy_then_a_rerun_changes_nothing(tfvars, tmp_path, monkeypatch
         before = tfvars.read_text()
         again = FakeTools(settings)
         deploy.Deployer(tfvars=tfvars, which=_which("terraform", "fn", "docker"), run=again).deploy(tries=1)
-        assert len(again.applies()) == 1 and tfvars.read_text() == before
+        assert tfvars.read_text() == before
+        # Repositories and application first (targeted), outputs refreshed, the pushes, then everything.
+        applies = [c[3:] for c in again.applies()]
+        assert applies == [
+            ["-input=false", "-auto-approve", *(f"-target={t}" for t in deploy.BEFORE_PUSH)],
+            ["-refresh-only", "-input=false", "-auto-approve"],
+            ["-input=false", "-auto-approve"],
+        ]
+        pushed = [i for i, c in enumerate(again.commands) if c[:2] == ["fn", "deploy"]]
+        applied = [i for i, c in enumerate(again.commands) if c in again.applies()]
+        assert applied[1] < pushed[0] and pushed[-1] < applied[2]
+
+
+def test_each_function_is_deployed_from_the_folder_its_func_yaml_names(tfvars, tmp_path, monkeypatch):
+    _docker_config(tmp_path, monkeypatch, ["ord.ocir.io"])
+    monkeypatch.setenv("GENAI_API_KEY", "k")
+    folders = {"genai-responses": tmp_path / "main", "genai-usage-metrics": tmp_path / "metrics"}
+    for name, folder in folders.items():
+        folder.mkdir()
+        (folder / "func.yaml").write_text(f"schema_version: 20180708\nname: {name}\nmemory: 128\n")
+    monkeypatch.setattr(deploy, "FUNCTION_DIRS", tuple(folders.values()))
+    monkeypatch.setattr(deploy.Deployer, "wait_for_iam", lambda *a, **k: None)
+    apps = {"genai-usage-metrics": "genai-metrics-app", "genai-responses": "genai-app"}
+    tools = FakeTools({**SETTINGS, "function_names": list(apps), "function_apps": apps})
+    deploy.Deployer(tfvars=tfvars, which=_which("terraform", "fn", "docker"), run=tools).deploy(tries=1)
+    assert tools.fn_deploy_dirs == [folders["genai-usage-metrics"], folders["genai-responses"]]
+    # Each into its own application: the usage-metrics function is kept out of the log it reads.
+    assert [c[3] for c in tools.commands if c[:2] == ["fn", "deploy"]] == ["genai-metrics-app", "genai-app"]
+
+    missing = FakeTools({**SETTINGS, "function_names": ["genai-responses", "genai-authorizer"]})
+    stop = _stop(deploy.Deployer(tfvars=tfvars, which=_which("terraform", "fn", "docker"), run=missing))
+    assert "genai-authorizer" in stop.what and not missing.fn_deploy_dirs
+
+
+def test_the_project_has_a_folder_for_every_function_terraform_names():
+    # The folders of this clone: the main function, the authorizer, and usage_metrics/ once it is there.
+    dirs = deploy.Deployer.function_dirs(["genai-responses", "genai-authorizer"])
+    assert dirs == {"genai-responses": deploy.ROOT, "genai-authorizer": deploy.ROOT / "authorizer"}
 
 
 def test_flag_is_appended_when_tfvars_lacks_it(tmp_path):

@@ -67,6 +67,7 @@ def _sample(extra: dict[str, str] | None = None) -> dict[str, str]:
         "local.ocir_namespace": "ns",
         "local.application_name": "genai-app",
         "local.deploy_authz": "",
+        "local.deploy_usage": "",
         "local.gateway_url": "https://gw.example/genai",
         "local.auth_header": "Authorization: Bearer k",
         "var.genai_default_model": "openai.gpt-oss-120b",

@@ -36,6 +36,9 @@ SAMPLE = {
     "developer_group_name": "genai-developers",
     "function_ocid": "ocid1.fnfunc.oc1.us-chicago-1.aaaafn",
     "genai_verb": "use",
+    "usage_metrics_dynamic_group_name": "genai-usage-metrics",
+    "usage_metrics_function_ocid": "ocid1.fnfunc.oc1.us-chicago-1.aaaausage",
+    "usage_metrics_namespace": "genai_gateway",
 }
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -217,8 +220,12 @@ def test_no_manage_and_no_all_resources_in_any_statement():
         assert "all-resources" not in low, s
         assert " in tenancy" not in low, s
         assert STATEMENT.match(s), f"statement outside the allowed shape: {s}"
+    # any-user only for a service acting as itself, named by request.principal.type: API Gateway
+    # (api-gateway.policy) and the usage-metrics connector (usage-metrics-connector.policy).
     any_user = [s for s in statements if s.startswith("allow any-user")]
-    assert any_user and all("request.principal.type = 'ApiGateway'" in s for s in any_user)
+    assert any_user and all(
+        re.search(r" where ALL \{request\.principal\.type = '(ApiGateway|serviceconnector)', ", s) for s in any_user
+    ), any_user
 
 
 def test_function_names_are_the_ones_fn_deploy_uses():
@@ -226,7 +233,12 @@ def test_function_names_are_the_ones_fn_deploy_uses():
     names = {
         "function_name": yaml.safe_load((ROOT / "func.yaml").read_text())["name"],
         "authorizer_function_name": yaml.safe_load((ROOT / "authorizer" / "func.yaml").read_text())["name"],
+        # The name the usage_metrics/ contract fixes; its func.yaml must say the same once it is there.
+        "usage_metrics_function_name": "genai-usage-metrics",
     }
+    usage_yaml = ROOT / "usage_metrics" / "func.yaml"
+    if usage_yaml.is_file():
+        assert yaml.safe_load(usage_yaml.read_text())["name"] == names["usage_metrics_function_name"]
     loc = locals_map()
     assert {k: loc[k] for k in names} == names
     assert not set(names) & set(variables()), "a variable would suggest the name can be changed there"

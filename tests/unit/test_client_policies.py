@@ -84,8 +84,9 @@ def test_any_model_is_listable_when_every_model_is_allowed():
 def test_render_is_the_twin_of_terraform():
     # The same api_clients and the same expected string as terraform/tests/clients.tftest.hcl's
     # policies_rendered_and_header_set run (there the names carry the stack id: "SID." here).
+    # alice's tokens_per_hour is a budget for an alarm, not a policy: accepted, and left out.
     api_clients: dict[str, dict[str, Any]] = {
-        "alice": {"key_hashes": ["a" * 64]},
+        "alice": {"key_hashes": ["a" * 64], "tokens_per_hour": 100000},
         "bob": {
             "key_hashes": ["b" * 64],
             "models": ["gpt-4o-mini"],
@@ -101,6 +102,7 @@ def test_render_is_the_twin_of_terraform():
     assert json.loads(rendered) == expected
     assert rendered == json.dumps(expected, sort_keys=True, separators=(",", ":"))
     assert local_clients.render_policies({"alice": {"key_hashes": ["a" * 64]}}) == ""
+    assert local_clients.render_policies({"alice": {"key_hashes": ["a" * 64], "tokens_per_hour": 10}}) == ""
 
 
 def test_terraform_validates_families_against_the_route_table():
