@@ -239,6 +239,9 @@ def dangling(tree: Tree, names: list[str] | None = None) -> list[str]:
                 elif match["anchor"].lower() not in anchors(tree.root / match["file"]):
                     found.append(f"{where}: {match['file']} has no heading #{match['anchor']}")
             for match in dotted.finditer(line):
+                # `usage_metrics.tf` in terraform/README.md is a file beside the document, not a module's attribute.
+                if check_path(tree, os.path.join(os.path.dirname(name), match["name"])) is None:
+                    continue
                 why = resolve_symbol(tree, match["name"])
                 if why:
                     found.append(f"{where}: {match['name']}: {why}")
@@ -259,7 +262,7 @@ def test_the_checker_reports_each_kind_of_dangling_reference(tmp_path: Path) -> 
         "# Guide\n\n## Deploy\n\n"
         'Good: docs/guide.md "Deploy", README "Costs", docs/guide.md#deploy, pkg/, pkg/mod.py,\n'
         "`pkg.mod.Thing.run`, `pkg.mod.helper`, `pkg/mod.py`'s `helper`, pkg/*.py, pkg/<name>.py, out/run.log,\n"
-        "https://example.com/pkg/gone.py.\n"
+        "`pkg.cfg`, https://example.com/pkg/gone.py.\n"
         'Bad: pkg/gone.py, README "Performance", docs/guide.md#nowhere, `pkg.mod.missing`,\n'
         "`pkg.mod.Thing.stop`, `pkg/mod.py`'s `gone`, pkg/mod.py::test_gone, and the FIELD" + "-NOTES.\n"
         "From here: ../pkg/mod.py, ../pkg/gone.py.\n"
@@ -268,10 +271,11 @@ def test_the_checker_reports_each_kind_of_dangling_reference(tmp_path: Path) -> 
         '"""Built by pkg/build.py."""\n\n\nclass Thing:\n    def run(self) -> None:\n        self.state = 1\n\n\n'
         "def helper() -> None:\n    path = 'pkg/mod.py'  # see pkg/mod.py, not pkg/old/\n"
     )
-    files = {"README.md", "docs/guide.md", "pkg/mod.py"}
+    (tmp_path / "docs" / "pkg.cfg").write_text("a file beside the guide, named like pkg's attribute\n")
+    files = {"README.md", "docs/guide.md", "docs/pkg.cfg", "pkg/mod.py"}
     tree = Tree(tmp_path, files, ["out/"])
 
-    assert dangling(tree, sorted(files)) == [
+    assert dangling(tree, sorted(files - {"docs/pkg.cfg"})) == [
         "docs/guide.md:8: pkg/gone.py: no such file or folder",
         "docs/guide.md:8: README.md has no section 'Performance'",
         "docs/guide.md:8: docs/guide.md has no heading #nowhere",
