@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import signature
 from .credentials import Issuer
@@ -126,17 +125,10 @@ class TelemetryEmulator:
 
     async def _post(self, request: web.Request) -> web.Response:
         body = await request.read()
-        found: dict[str, Any] = {}
-
-        def resolve(key_id: str) -> rsa.RSAPublicKey:
-            claims, key = self.issuer.session_key(key_id)
-            found.update(claims)
-            return key
-
         post = Post(0)
         self.posts.append(post)
         try:
-            signature.verify(request.method, request.path_qs, request.headers, body, resolve)
+            claims = self.issuer.authenticate(request.method, request.path_qs, request.headers, body)
         except signature.SignatureError as exc:
             return _refuse(
                 post,
@@ -144,7 +136,7 @@ class TelemetryEmulator:
                 "NotAuthenticated",
                 f"The required information to complete authentication was not provided or was incorrect: {exc}",
             )
-        post.jti = str(found.get("jti", ""))
+        post.jti = str(claims.get("jti", ""))
         with self._lock:
             status, delay_s = self._faults.popleft() if self._faults else (0, 0.0)
         if delay_s and self._stopping is not None:

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .. import signature
 from ..credentials import PROJECT, Issuer
@@ -273,22 +272,14 @@ class Emulator:
         return None, {}
 
     def _authenticate(self, request: web.Request, body: bytes) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-
-        def resolve(key_id: str) -> rsa.RSAPublicKey:
-            claims, key = self.issuer.session_key(key_id, self._revoked)
-            found.update(claims)
-            return key
-
         try:
-            signature.verify(request.method, request.path_qs, request.headers, body, resolve)
+            return self.issuer.authenticate(request.method, request.path_qs, request.headers, body, self._revoked)
         except signature.SignatureError as exc:
             raise Refusal(
                 401,
                 "NotAuthenticated",
                 f"The required information to complete authentication was not provided or was incorrect: {exc}",
             ) from None
-        return found
 
     def _authorize(self, request: web.Request, claims: dict[str, Any], plane: str) -> None:
         if plane == "control":
