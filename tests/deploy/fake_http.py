@@ -37,12 +37,19 @@ def serve(
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with threaded(Handler) as base_url:
+        serve.seen = seen  # type: ignore[attr-defined]
+        yield f"{base_url}/genai"
+
+
+@contextmanager
+def threaded(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve `handler` on a free 127.0.0.1 port from a thread; yield the base URL, stop on exit."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        serve.seen = seen  # type: ignore[attr-defined]
-        yield f"http://127.0.0.1:{server.server_address[1]}/genai"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

@@ -13,11 +13,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from dev.local.credentials import new_rsa_key
 from dev.local.signature import SignatureError, verify
+from tests.deploy.fake_http import threaded
 
 TENANCY = "ocid1.tenancy.oc1..aaaausage"
 USER = "ocid1.user.oc1..aaaausage"
@@ -124,15 +124,8 @@ def serve(entries: Sequence[dict[str, Any]], signer: SigningKey) -> Iterator[tup
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", searches
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with threaded(Handler) as base_url:
+        yield base_url, searches
 
 
 def _resolve(key_id: str, signer: SigningKey) -> rsa.RSAPublicKey:
