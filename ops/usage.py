@@ -284,13 +284,17 @@ def render(report: Report, form: str) -> str:
     cells = [[str(row[c]) if row[c] != "" else "-" for c in COLUMNS] for row in rows]
     cells.append(["TOTAL", "", *(str(v) for v in (total.calls, total.errors, total.input_tokens, total.output_tokens))])
     cells[-1].append(str(total.total_tokens))
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(COLUMNS)]
-    lines = [f"Usage {report.window.start.isoformat()} → {report.window.end.isoformat()}"]
-    for row in [list(COLUMNS), *cells]:
-        # Names left-aligned, numbers right-aligned.
-        padded = (v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True)))
-        lines.append("  ".join(padded))
-    return "\n".join(lines)
+    heading = f"Usage {report.window.start.isoformat()} → {report.window.end.isoformat()}"
+    return "\n".join([heading, *aligned([list(COLUMNS), *cells])])
+
+
+def aligned(rows: list[list[str]]) -> list[str]:
+    """A table's rows as lines: the first two columns (client, model) left-aligned, the numbers right-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True)))
+        for row in rows
+    ]
 
 
 def build(entries: Iterable[Entry], window: Window) -> Report:

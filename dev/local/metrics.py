@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ops.usage import aligned
+
 from .runner import ROOT
 
 RECORD = ROOT / ".cache" / "local-stack" / "metrics.jsonl"
@@ -43,11 +45,7 @@ def read(path: Path) -> list[dict[str, Any]]:
 def render(table: dict[tuple[str, str], dict[str, float]]) -> str:
     header = ["client", "model", *METRICS]
     rows = [[client, model, *(f"{row[m]:.0f}" for m in METRICS)] for (client, model), row in sorted(table.items())]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True)))
-        for r in [header, *rows]
-    )
+    return "\n".join(aligned([header, *rows]))
 
 
 def main(argv: list[str] | None = None) -> int:
