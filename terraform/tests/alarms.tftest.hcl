@@ -99,14 +99,6 @@ run "each_alarm_turns_off" {
     alarm_p95_latency_ms         = null
     alarm_gateway_429_per_5m     = null
   }
-  override_data {
-    target = data.oci_functions_functions.main[0]
-    values = { functions = [{ id = "ocid1.fnfunc.oc1.us-chicago-1.main", timeout_in_seconds = 120 }] }
-  }
-  override_data {
-    target = data.oci_functions_functions.authorizer[0]
-    values = { functions = [{ id = "ocid1.fnfunc.oc1.us-chicago-1.authz", timeout_in_seconds = 30 }] }
-  }
 
   assert {
     condition     = toset(keys(oci_monitoring_alarm.this)) == toset(["gateway_5xx"])
