@@ -342,7 +342,7 @@ class Filler:
             low = schema.get("minimum", 0)
             if isinstance(schema.get("exclusiveMinimum"), (int, float)):
                 low = schema["exclusiveMinimum"] + 1
-            return int(low) if kind == "integer" else low
+            return int(low) if kind == "integer" else float(low)
         if kind == "boolean":
             return False
         return None
