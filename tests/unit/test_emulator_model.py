@@ -19,7 +19,7 @@ from tests.unit.test_emulator import api, chat, ok, respond, sse_data
 
 __all__ = ["api"]
 
-WEATHER = {
+WEATHER: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -47,7 +47,7 @@ CALLED = {
 }
 #: The ways a tool's result comes back in Chat Completions: OpenAI's `tool` message, smolagents' user message
 #: ("Observation:" after its own "Calling tools:" text), DSPy ReAct's trajectory inside the next user message.
-CARRIERS = {
+CARRIERS: dict[str, list[dict[str, Any]]] = {
     "tool message": [ASKED, CALLED, {"role": "tool", "tool_call_id": "call_1", "content": "Chicago: sunny"}],
     "smolagents user observation": [
         {"role": "system", "content": "You are an expert assistant. Observation: lines hold tool results."},
