@@ -1,11 +1,12 @@
 """Chat Completions: `POST /chat/completions`, JSON or server-sent events ending with `data: [DONE]`.
 
-Deterministic like the Responses API: "Echo: <last user message>"; with
-function tools (and no `tool` message last) a `tool_calls` answer for the
-first tool, arguments fitting its parameters; after a `tool` message, text
-that includes the tool's result; `response_format` json_schema gives JSON
-fitting the schema; `max_completion_tokens`/`max_tokens` cap the words,
-with finish_reason "length".
+Deterministic like the Responses API, and decided by `model`: "Echo: <last
+user message>" (newlines kept); with function tools a `tool_calls` answer
+until the tool's result arrives in this turn (a `tool` message, or a user
+message with an observation), then text that includes the result;
+`response_format` json_schema or json_object gives JSON fitting the schema or
+the prompt; `n` gives n choices; `max_completion_tokens`/`max_tokens` cap the
+words, with finish_reason "length".
 """
 
 from __future__ import annotations

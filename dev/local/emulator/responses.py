@@ -1,11 +1,12 @@
 """The Responses API: create (JSON or server-sent events), retrieve, delete, input items, cancel.
 
-Answers are deterministic and reflect the input ("Echo: <input>"), with
-word-count `usage`, so tests can assert on them. A request with function
-tools (and no tool output in its input) is answered with a `function_call`
-item whose arguments fit the tool's parameters; `function_call_output` items
-are answered with text that includes the output; `text.format` json_schema
-is answered with JSON that fits the schema.
+Answers are deterministic and reflect the input ("Echo: <input>", newlines
+kept), with word-count `usage`, so tests can assert on them. What the model
+answers is `model`'s: a `function_call` item for a function tool until its
+result arrives in this turn (a `function_call_output` item, or a user message
+with an observation), then text that includes the result; `text.format`
+json_schema or json_object is answered with JSON that fits the schema or the
+prompt.
 """
 
 from __future__ import annotations
