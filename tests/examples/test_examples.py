@@ -35,19 +35,23 @@ class Expected:
     paths: tuple[str, ...]
     #: Whether the tool goes up as the request's `tools` (DSPy's ReAct describes it in the prompt instead).
     native_tools: bool = True
-    #: Labels of printed counts of the tool's runs, each of which must be 1.
-    counts: tuple[str, ...] = ()
+    #: Printed lines that must read exactly so: how often the tool ran, the tools an agent's trajectory took.
+    printed: tuple[tuple[str, str], ...] = ()
 
 
 EXPECTED = {
     "agents_sdk": Expected(("responses", "chat_completions"), ("/responses", "/chat/completions")),
     "langchain": Expected(("chat_completions + tool", "responses + tool"), ("/responses", "/chat/completions")),
-    "smolagents": Expected(("answer",), ("/chat/completions",), counts=("get_weather calls",)),
+    "smolagents": Expected(("answer",), ("/chat/completions",), printed=(("get_weather calls", "1"),)),
     "dspy": Expected(
         ("chat_adapter", "json_adapter"),
         ("/chat/completions",),
         native_tools=False,
-        counts=("chat_adapter get_weather calls", "json_adapter get_weather calls"),
+        printed=tuple(
+            (f"{adapter} {label}", value)
+            for adapter in ("chat_adapter", "json_adapter")
+            for label, value in (("get_weather calls", "1"), ("tools", "get_weather, finish"))
+        ),
     ),
 }
 
@@ -98,7 +102,7 @@ def test_dspy_with_an_alias_gets_litellm_s_json_schema(
 def run_example(
     name: str, stack: Stack, emulator: Emulator, monkeypatch: pytest.MonkeyPatch, model: str = runner.MODEL
 ) -> list[Call]:
-    """Run the example through the gateway; check its printed answers and counts, and that every call was signed."""
+    """Run the example through the gateway; check its printed answers and lines, and that every call was signed."""
     example = runner.Example(name)
     runner.ensure_venv(example)
     # A developer's own OpenAI settings must not decide where the example goes: the script
@@ -115,8 +119,8 @@ def run_example(
     printed = answers(result.stdout)
     for label in EXPECTED[name].labels:
         assert f"Tool output: {tool_result}" in printed.get(label, ""), result.stdout
-    for label in EXPECTED[name].counts:
-        assert printed.get(label) == "1", result.stdout
+    for label, value in EXPECTED[name].printed:
+        assert printed.get(label) == value, result.stdout
 
     calls = emulator.calls[seen:]
     assert calls and all(c.status == 200 and c.jti for c in calls), [(c.path, c.status, c.reason) for c in calls]
