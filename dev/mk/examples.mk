@@ -5,5 +5,5 @@ PY ?= .venv/bin/python
 
 .PHONY: examples
 
-examples: $(STAMP) ## the Agents SDK and LangChain examples against the local stack, each in its own venv
+examples: $(STAMP) ## the Agents SDK, LangChain, smolagents and DSPy examples against the local stack, each in its own venv
 	$(PY) -m dev.examples $(ARGS)

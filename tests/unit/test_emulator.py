@@ -151,7 +151,7 @@ def test_chat_function_tool_round_trip(api: httpx.Client) -> None:
     assert calls is not None and len(calls) == 1 and calls[0].type == "function"
     assert calls[0].function.name == "get_weather"
     arguments = json.loads(calls[0].function.arguments)
-    assert set(arguments) == {"city", "unit", "days"}
+    assert set(arguments) == {"city", "unit", "days", "note"}, "optional properties are filled too"
     assert arguments["unit"] in ("celsius", "fahrenheit") and isinstance(arguments["days"], int)
     assert arguments["days"] >= 1 and isinstance(arguments["city"], str)
 
@@ -171,7 +171,7 @@ def test_chat_streamed_tool_call_reassembles(api: httpx.Client) -> None:
     assert frames[-1] == "[DONE]"
     chunks = [ChatCompletionChunk.model_validate_json(f) for f in frames[:-1]]
     pieces = [tc.function.arguments or "" for c in chunks for tc in c.choices[0].delta.tool_calls or [] if tc.function]
-    assert set(json.loads("".join(pieces))) == {"city", "unit", "days"}
+    assert set(json.loads("".join(pieces))) == {"city", "unit", "days", "note"}
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
 
@@ -197,7 +197,7 @@ def test_chat_json_schema_answer_fits_the_schema(api: httpx.Client) -> None:
     fmt = {"type": "json_schema", "json_schema": {"name": "card", "schema": schema, "strict": True}}
     content = ok(chat(api, response_format=fmt))["choices"][0]["message"]["content"]
     value = json.loads(content)
-    assert set(value) == {"title", "tags", "score", "done", "owner"}
+    assert set(value) == {"title", "tags", "score", "done", "owner", "optional"}
     assert len(value["title"]) >= 3 and value["tags"] == ["a", "a"] and value["score"] >= 0.5
     assert value["done"] is False and isinstance(value["owner"]["n"], int)
 
@@ -246,7 +246,7 @@ def test_responses_function_tool_round_trip(api: httpx.Client) -> None:
     first = Response.model_validate(ok(respond(api, input="weather in Paris?", tools=tools)))
     call = first.output[0]
     assert call.type == "function_call" and call.name == "get_weather"
-    assert set(json.loads(call.arguments)) == {"city", "unit", "days"}
+    assert set(json.loads(call.arguments)) == {"city", "unit", "days", "note"}
     output = {"type": "function_call_output", "call_id": call.call_id, "output": "sunny, 21 C"}
     second = Response.model_validate(ok(respond(api, input=[output], tools=tools, previous_response_id=first.id)))
     assert second.output[0].type == "message" and "sunny, 21 C" in second.output_text
@@ -606,11 +606,11 @@ def test_input_items_do_not_outlive_their_response(api: httpx.Client, emulator: 
 
 
 def test_emulator_modules_import_one_way() -> None:
-    """wire → state → table → families → core: no module imports one after it (no import circle)."""
+    """wire → model → state → table → families → core: no module imports one after it (no import circle)."""
     import ast
     from pathlib import Path
 
-    order = ["wire", "state", "table", "responses", "chat", "conversations", "storage", "file_batches", "core"]
+    order = ["wire", "model", "state", "table", "responses", "chat", "conversations", "storage", "file_batches", "core"]
     folder = Path(__file__).resolve().parents[2] / "dev" / "local" / "emulator"
     assert sorted(p.stem for p in folder.glob("*.py")) == sorted([*order, "__init__"]), "a module to place in `order`"
     for rank, name in enumerate(order):

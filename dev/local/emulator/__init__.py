@@ -11,7 +11,8 @@ control plane's vector store management, which needs `opc-compartment-id`.
 OCI is not documented to serve. Every request first passes OCI's front door
 (signature, project, policy): see `core`.
 
-Answers are deterministic and reflect the input, so tests can assert on them.
+Answers are deterministic and reflect the input, so tests can assert on them,
+and plausible enough that a framework's agent loop ends (see `model`).
 Faults are injected per run (`Emulator.inject("503", times=2, path="/files")`,
 or `POST /_emulator/faults` with {"kind", "times", "value", "path", "method"})
 or per request, with `[[fault:NAME]]` (or `[[fault:NAME:VALUE]]`) anywhere in
@@ -23,7 +24,8 @@ ends with an `error` event) and no-done (a Chat Completions stream without
 for another process, by `GET /_emulator/calls`).
 
 Modules, each importing only those before it: `wire` (shared shapes and
-helpers), `state` (what the service holds: resources, limits, models),
+helpers), `model` (what the emulated model answers: echo, tool calls, filled
+schemas), `state` (what the service holds: resources, limits, models),
 `table` (a route row), the families `responses`, `chat`, `conversations`,
 `storage` (files, vector stores, containers), `file_batches`, and
 `core` (front door, faults, the table of every family's routes).

@@ -1,11 +1,12 @@
 """Chat Completions: `POST /chat/completions`, JSON or server-sent events ending with `data: [DONE]`.
 
-Deterministic like the Responses API: "Echo: <last user message>"; with
-function tools (and no `tool` message last) a `tool_calls` answer for the
-first tool, arguments fitting its parameters; after a `tool` message, text
-that includes the tool's result; `response_format` json_schema gives JSON
-fitting the schema; `max_completion_tokens`/`max_tokens` cap the words,
-with finish_reason "length".
+Deterministic like the Responses API, and decided by `model`: "Echo: <last
+user message>" (newlines kept); with function tools a `tool_calls` answer
+until the tool's result arrives in this turn (a `tool` message, or a user
+message with an observation), then text that includes the result;
+`response_format` json_schema or json_object gives JSON fitting the schema or
+the prompt; `n` gives n choices; `max_completion_tokens`/`max_tokens` cap the
+words, with finish_reason "length".
 """
 
 from __future__ import annotations
@@ -15,59 +16,56 @@ from typing import Any
 
 from aiohttp import web
 
+from .model import Turn, carried_results, cut, decide, results_this_turn, text_answer, tidy
 from .state import State
 from .table import route
 from .wire import (
     Request,
     content_text,
+    invalid,
     json_response,
     missing,
     new_id,
     now,
-    schema_instance,
     sse_response,
     strip_marks,
 )
+
+
+def _turn(payload: dict[str, Any], messages: list[dict[str, Any]]) -> Turn:
+    said = [(str(m.get("role", "")), content_text(m.get("content"))) for m in messages]
+    users = [text for role, text in said if role == "user" and carried_results(role, text) is None]
+    tools = [
+        {"name": t["function"].get("name"), "parameters": t["function"].get("parameters")}
+        for t in payload.get("tools") or []
+        if isinstance(t, dict) and t.get("type") == "function" and isinstance(t.get("function"), dict)
+    ]
+    return Turn(
+        question=tidy(users[-1]) if users else "",
+        prompt="\n\n".join(text for role, text in said if role in ("system", "developer", "user")),
+        results=results_this_turn(said),
+        tools=[t for t in tools if isinstance(t["name"], str)],
+        tool_choice=payload.get("tool_choice", "auto"),
+    )
 
 
 def _answer(payload: dict[str, Any]) -> tuple[dict[str, Any], str, int]:
     """The assistant message, its finish_reason and its prompt token count."""
     messages = [m for m in payload["messages"] if isinstance(m, dict)]
     prompt_tokens = sum(len(strip_marks(content_text(m.get("content"))).split()) for m in messages)
-    last = messages[-1] if messages else {}
-    tools = [
-        t["function"]
-        for t in payload.get("tools") or []
-        if isinstance(t, dict) and t.get("type") == "function" and isinstance(t.get("function"), dict)
-    ]
+    turn = _turn(payload, messages)
     message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None, "annotations": []}
-    if tools and last.get("role") != "tool" and payload.get("tool_choice") != "none":
-        arguments = json.dumps(schema_instance(tools[0].get("parameters") or {"type": "object"}))
-        call = {
-            "id": new_id("call_"),
-            "type": "function",
-            "function": {"name": tools[0]["name"], "arguments": arguments},
-        }
-        message["tool_calls"] = [call]
+    call = decide(turn)
+    if call is not None:
+        function = {"name": call.name, "arguments": call.arguments}
+        message["tool_calls"] = [{"id": new_id("call_"), "type": "function", "function": function}]
         return message, "tool_calls", prompt_tokens
-    fmt = payload.get("response_format") or {}
-    users = [m for m in messages if m.get("role") == "user"]
-    text = strip_marks(content_text(users[-1].get("content"))) if users else ""
-    if fmt.get("type") == "json_schema":
-        answer = json.dumps(schema_instance((fmt.get("json_schema") or {}).get("schema") or {}))
-    elif fmt.get("type") == "json_object":
-        answer = json.dumps({"echo": text})
-    elif last.get("role") == "tool":
-        answer = f"Echo: {text} Tool output: {strip_marks(content_text(last.get('content')))}"
-    else:
-        answer = f"Echo: {text}"
-    words = answer.split()
+    fmt = payload.get("response_format")
+    answer = text_answer(turn, fmt if isinstance(fmt, dict) else {})
     cap = payload.get("max_completion_tokens", payload.get("max_tokens"))
-    finish = "stop"
-    if isinstance(cap, int) and len(words) > cap:
-        words, finish = words[:cap], "length"
-    message["content"] = " ".join(words)
-    return message, finish, prompt_tokens
+    text, _, capped = cut(answer, cap)
+    message["content"] = text
+    return message, "length" if capped else "stop", prompt_tokens
 
 
 def _completion_tokens(message: dict[str, Any]) -> int:
@@ -81,8 +79,18 @@ async def create(state: State, req: Request) -> web.StreamResponse:
     model = state.check_model(payload)
     if not isinstance(payload.get("messages"), list) or not payload["messages"]:
         raise missing("messages")
-    message, finish, prompt_tokens = _answer(payload)
-    completion_tokens = _completion_tokens(message)
+    count = payload.get("n", 1)
+    if count is None:
+        count = 1
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 128:
+        raise invalid("n", "Invalid value for 'n': must be an integer between 1 and 128.")
+    choices: list[dict[str, Any]] = []
+    for index in range(count):
+        # Each choice is its own answer (its own tool call id), as OpenAI's are.
+        message, finish, prompt_tokens = _answer(payload)
+        choices.append({"index": index, "message": message, "finish_reason": finish, "logprobs": None})
+    # OpenAI counts the prompt once and every choice's tokens.
+    completion_tokens = sum(_completion_tokens(c["message"]) for c in choices)
     usage = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
@@ -94,7 +102,7 @@ async def create(state: State, req: Request) -> web.StreamResponse:
         "created": now(),
         "model": model,
         "system_fingerprint": None,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+        "choices": choices,
         "usage": usage,
     }
     if payload.get("stream") is True:
@@ -105,32 +113,39 @@ async def create(state: State, req: Request) -> web.StreamResponse:
 
 def chunks(completion: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
     """The `chat.completion.chunk` objects of a streamed answer, as OpenAI sends them."""
-    message = completion["choices"][0]["message"]
     base = {k: completion[k] for k in ("id", "created", "model", "system_fingerprint")}
     base["object"] = "chat.completion.chunk"
     if include_usage:
         base["usage"] = None
+    out: list[dict[str, Any]] = []
+    for choice in completion["choices"]:
+        out += _choice_chunks(base, choice)
+    if include_usage:
+        out.append({**base, "choices": [], "usage": completion["usage"]})
+    return out
+
+
+def _choice_chunks(base: dict[str, Any], choice: dict[str, Any]) -> list[dict[str, Any]]:
+    message, index = choice["message"], choice["index"]
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+        return {**base, "choices": [{"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}]}
 
     out = [chunk({"role": "assistant", "content": "" if not message.get("tool_calls") else None})]
-    for index, call in enumerate(message.get("tool_calls") or []):
+    for number, call in enumerate(message.get("tool_calls") or []):
         head = {
-            "index": index,
+            "index": number,
             "id": call["id"],
             "type": "function",
             "function": {"name": call["function"]["name"], "arguments": ""},
         }
         out += [
             chunk({"tool_calls": [head]}),
-            chunk({"tool_calls": [{"index": index, "function": {"arguments": call["function"]["arguments"]}}]}),
+            chunk({"tool_calls": [{"index": number, "function": {"arguments": call["function"]["arguments"]}}]}),
         ]
     text = message.get("content") or ""
     out += [chunk({"content": w if i == 0 else " " + w}) for i, w in enumerate(text.split(" ")) if text]
-    out.append(chunk({}, completion["choices"][0]["finish_reason"]))
-    if include_usage:
-        out.append({**base, "choices": [], "usage": completion["usage"]})
+    out.append(chunk({}, choice["finish_reason"]))
     return out
 
 

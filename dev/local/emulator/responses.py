@@ -1,11 +1,12 @@
 """The Responses API: create (JSON or server-sent events), retrieve, delete, input items, cancel.
 
-Answers are deterministic and reflect the input ("Echo: <input>"), with
-word-count `usage`, so tests can assert on them. A request with function
-tools (and no tool output in its input) is answered with a `function_call`
-item whose arguments fit the tool's parameters; `function_call_output` items
-are answered with text that includes the output; `text.format` json_schema
-is answered with JSON that fits the schema.
+Answers are deterministic and reflect the input ("Echo: <input>", newlines
+kept), with word-count `usage`, so tests can assert on them. What the model
+answers is `model`'s: a `function_call` item for a function tool until its
+result arrives in this turn (a `function_call_output` item, or a user message
+with an observation), then text that includes the result; `text.format`
+json_schema or json_object is answered with JSON that fits the schema or the
+prompt.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .model import Turn, cut, decide, results_this_turn, text_answer, tidy
 from .state import State
 from .table import route
 from .wire import (
@@ -27,9 +29,7 @@ from .wire import (
     not_found,
     now,
     page,
-    schema_instance,
     sse_response,
-    strip_marks,
 )
 
 
@@ -90,12 +90,30 @@ def function_tools(tools: Any) -> list[dict[str, Any]]:
     return [t for t in tools or [] if isinstance(t, dict) and t.get("type") == "function" and t.get("name")]
 
 
+def _turn(payload: dict[str, Any], items: list[dict[str, Any]], text: str) -> Turn:
+    said: list[tuple[str, str]] = []
+    for item in items:
+        if item.get("type") == "function_call_output":
+            said.append(("tool", str(item.get("output", ""))))
+        elif item.get("type") == "message":
+            said.append((str(item.get("role", "")), content_text(item.get("content"))))
+    instructions = payload["instructions"] if isinstance(payload.get("instructions"), str) else ""
+    tools = [{"name": t["name"], "parameters": t.get("parameters")} for t in function_tools(payload.get("tools"))]
+    return Turn(
+        question=text,
+        prompt="\n\n".join([instructions, *(t for role, t in said if role in ("system", "developer", "user"))]),
+        results=results_this_turn(said),
+        tools=tools,
+        tool_choice=payload.get("tool_choice", "auto"),
+    )
+
+
 def _build(
     payload: dict[str, Any], items: list[dict[str, Any]], before: str | None, before_tokens: int
 ) -> dict[str, Any]:
-    text = strip_marks(input_text(payload["input"]))
+    text = tidy(input_text(payload["input"]))
     tool_outputs = [str(i.get("output", "")) for i in items if i.get("type") == "function_call_output"]
-    tools = function_tools(payload.get("tools"))
+    turn = _turn(payload, items, text)
     text_format = (payload.get("text") or {}).get("format") or {"type": "text"}
     limit = payload.get("max_output_tokens")
     instructions = payload.get("instructions") if isinstance(payload.get("instructions"), str) else None
@@ -103,41 +121,31 @@ def _build(
     input_tokens += before_tokens
     output: list[dict[str, Any]]
     incomplete = False
-    if tools and not tool_outputs and payload.get("tool_choice") != "none":
-        tool = tools[0]
-        arguments = json.dumps(schema_instance(tool.get("parameters") or {"type": "object"}))
+    call = decide(turn)
+    if call is not None:
         output = [
             {
                 "id": new_id("fc_"),
                 "type": "function_call",
                 "status": "completed",
                 "call_id": new_id("call_"),
-                "name": tool["name"],
-                "arguments": arguments,
+                "name": call.name,
+                "arguments": call.arguments,
             }
         ]
-        output_tokens = len(arguments.split())
+        output_tokens = len(call.arguments.split())
     else:
-        if text_format.get("type") == "json_schema":
-            answer = json.dumps(schema_instance(text_format.get("schema") or {}))
-        else:
-            parts = [f"Echo: {text}"] if text or not tool_outputs else []
-            parts += [f"Tool output: {o}" for o in tool_outputs]
-            answer = " ".join(parts)
-            if before is not None:
-                answer += f" (after: {before})"
-        words = answer.split()
-        incomplete = isinstance(limit, int) and len(words) > limit
-        if incomplete:
-            words = words[:limit]
-        output_tokens = len(words)
+        answer = text_answer(turn, text_format if isinstance(text_format, dict) else {})
+        if before is not None and text_format.get("type") not in ("json_schema", "json_object"):
+            answer += f" (after: {before})"
+        answer, output_tokens, incomplete = cut(answer, limit)
         output = [
             {
                 "id": new_id("msg_"),
                 "type": "message",
                 "role": "assistant",
                 "status": "incomplete" if incomplete else "completed",
-                "content": [{"type": "output_text", "text": " ".join(words), "annotations": [], "logprobs": []}],
+                "content": [{"type": "output_text", "text": answer, "annotations": [], "logprobs": []}],
             }
         ]
     created = now()

@@ -1,4 +1,4 @@
-"""What every resource family of the emulator shares: errors, JSON answers, ids, pages, text, schemas, multipart.
+"""What every resource family of the emulator shares: errors, JSON answers, ids, pages, text, multipart.
 
 Imports nothing else of the emulator: every other module builds on it.
 
@@ -140,55 +140,6 @@ def page(
         result["first_id"] = data[0][id_key] if data else None
         result["last_id"] = data[-1][id_key] if data else None
     return result
-
-
-def schema_instance(schema: Any, root: Any = None, depth: int = 0) -> Any:
-    """A minimal JSON value that fits a JSON schema: required properties, first enum value, fewest items.
-
-    Enough for the schemas structured outputs and function tools use; not a
-    full JSON Schema implementation (no patterns, no conditionals).
-    """
-    root = schema if root is None else root
-    if not isinstance(schema, dict) or depth > 32:
-        return None
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/"):
-        target: Any = root
-        for part in ref[2:].split("/"):
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        return schema_instance(target, root, depth + 1)
-    if "const" in schema:
-        return schema["const"]
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return schema["enum"][0]
-    for key in ("anyOf", "oneOf", "allOf"):
-        options = schema.get(key)
-        if isinstance(options, list) and options:
-            typed = [o for o in options if not (isinstance(o, dict) and o.get("type") == "null")]
-            return schema_instance((typed or options)[0], root, depth + 1)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind is None:
-        kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
-    if kind == "object":
-        properties = schema.get("properties") or {}
-        required = schema.get("required") or []
-        return {name: schema_instance(properties.get(name, {}), root, depth + 1) for name in required}
-    if kind == "array":
-        count = int(schema.get("minItems", 0))
-        return [schema_instance(schema.get("items", {}), root, depth + 1) for _ in range(count)]
-    if kind == "string":
-        low, high = int(schema.get("minLength", 1)), schema.get("maxLength")
-        return "x" * (min(low, high) if isinstance(high, int) else low)
-    if kind in ("integer", "number"):
-        low = schema.get("minimum", 0)
-        if isinstance(schema.get("exclusiveMinimum"), (int, float)):
-            low = schema["exclusiveMinimum"] + 1
-        return int(low) if kind == "integer" else low
-    if kind == "boolean":
-        return False
-    return None
 
 
 # -- multipart/form-data -----------------------------------------------------------
