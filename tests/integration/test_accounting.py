@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from dev.local.connector import UsageMetrics
 from dev.local.stack import Stack
 from genai_fn.routes import REFUSED_MODEL
 
@@ -183,3 +184,12 @@ def test_a_clients_fn_intent_passed_on_by_a_gateway_changes_no_status(stack, emu
         )
         emulator.clear_faults()
         assert limited.status == 429 and "retry-after" in limited.headers
+
+
+def test_the_usage_metrics_function_answers_a_bad_configuration_with_a_status_the_platform_passes_on(issuer, tmp_path):
+    # A fresh fdk process, invoked as Connector Hub does (directly): fdk turns any status but 200, 502 and
+    # 504 into 200 (fdk/constants.py FN_ENFORCED_RESPONSE_CODES), so only a 502 makes the batch come back.
+    with UsageMetrics(issuer, tmp_path / "invocations.jsonl", config={"USAGE_METRICS_NAMESPACE": "oci_x"}) as chain:
+        assert chain.runner is not None
+        answer = chain.runner.invoke("POST", "/", body=b"[]", gateway=False)
+    assert answer.status == 502 and json.loads(answer.body)["error"].startswith("USAGE_METRICS_NAMESPACE")
