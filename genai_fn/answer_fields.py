@@ -12,7 +12,10 @@ only the small values it was asked for: a string, an integer.
 
 Bounds (each one a reason to stop reading, never an error by itself):
   MAX_TOKENS      structural tokens scanned per answer (a real Responses object has
-                  hundreds; `[{},{},…]` of 6 MB has four million)
+                  hundreds; `[{},{},…]` of 6 MB has four million). Only the tokens of
+                  the object or array being read count: a child's own contents (an
+                  echoed `tools` list, say) are jumped over in one match (`_container`)
+  JUMP_DEPTH      nesting that jump follows; a deeper child is walked token by token
   MAX_DEPTH       nesting followed by the scanner's depth counter (no recursion at any depth)
   MAX_VALUE_BYTES a field other than the output text (id, model, token count, message)
 

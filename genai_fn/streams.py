@@ -9,7 +9,9 @@ whole: a caller must never get 200 with half an answer.
   `response.incomplete` (the model stopped early, e.g. at `max_output_tokens`:
   a whole answer that says so) or `response.failed`. A stream that just stops,
   or ends with an `error` event, is not.
-- A Chat Completions stream is whole when it ends with `data: [DONE]`.
+- A Chat Completions stream is whole when it ends with `data: [DONE]`. Its last
+  chunk before that carries the usage the function asked for (`ask_chat_usage`),
+  taken out again when the client did not ask (`without_usage_chunk`).
 
 Both checks look at the end of the buffer only, without splitting or copying it,
 and read the last event with `answer_fields`' bounded scanner: its `type` is a
@@ -100,7 +102,7 @@ def _chat_ending(content: bytes | bytearray) -> Ending:
             if message or code:
                 return _error_ending(message)
         return Ending(False, problem="it ended before data: [DONE]")
-    # The chunk before [DONE] carries usage when the client asked for it (stream_options.include_usage).
+    # The chunk before [DONE] carries usage: the function asks for it (`ask_chat_usage`) whatever the client asked.
     before = _last_data_line(content, end=content.rfind(_DONE))
     return Ending(True, final=before)
 
