@@ -27,8 +27,9 @@ import dataclasses
 import enum
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from . import errors, logs
 from .deadline import Budget
@@ -49,15 +50,32 @@ REGION_FAILURES = frozenset(
 )
 #: Keys in a request body that point at something stored in the home region's project: such a call
 #: stays home even when it stores nothing itself (the other region's project cannot see them).
-_STORED_REFERENCES = (b'"file_id"', b'"vector_store_ids"', b'"container"', b'"previous_response_id"', b'"conversation"')
+_STORED_REFERENCES = frozenset({"file_id", "vector_store_ids", "container", "previous_response_id", "conversation"})
 
 
-def references_stored(content: bytes | None) -> bool:
-    """Whether a request body names a stored object (a file, vector store, container, response, conversation).
+def references_stored(payload: Any) -> bool:
+    """Whether a parsed request body names a stored object (a file, vector store, container, response,
+    conversation) by one of those keys, at any depth.
 
-    A byte search, not a parse: a false positive only keeps a call at home.
+    The decoded keys, not the body's bytes: `"previous_response_\\u0069d"` is the same key to the service.
+    Depth-first with one iterator per open container (the body was bounded in values and depth when parsed,
+    genai_fn/http.py): memory grows with the depth, not the size.
     """
-    return bool(content) and any(key in content for key in _STORED_REFERENCES)  # type: ignore[operator]
+    stack: list[Iterator[Any]] = [iter((payload,))]
+    while stack:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+        elif isinstance(item, dict):
+            if not _STORED_REFERENCES.isdisjoint(item):
+                return True
+            stack.append(iter(item.values()))
+        elif isinstance(item, list):
+            stack.append(iter(item))
+    return False
+
+
+_END = object()
 
 
 class State(enum.Enum):

@@ -22,6 +22,8 @@ from urllib.parse import parse_qs
 from . import errors
 
 JSON_TYPES = ("application/json",)
+#: The Fn platform's header namespace (Fn-Intent, Fn-Deadline, Fn-Http-*): never taken from a client.
+FN_PREFIX = "fn-"
 #: Deeper than this is no real request. Well below the interpreter's recursion limit, so that a body
 #: json.loads accepted cannot fail later, when it is serialised again (a model alias, a token cap).
 MAX_JSON_DEPTH = 128
@@ -56,8 +58,14 @@ class Request:
         # For gateway calls fdk merges the client's headers (Fn-Http-H-*) over the
         # call's own, so Content-Type is there whichever way the agent sent it.
         headers = {str(k).lower(): _last(v) for k, v in (ctx.Headers() or {}).items()}
-        # The merge lets a client's own Fn-Intent header win; but only gateway calls carry client headers at all.
-        through_gateway = headers.get("fn-intent") == "httprequest" or bool(ctx.HTTPHeaders())
+        client_headers = {str(k).lower() for k in (ctx.HTTPHeaders() or {})}
+        # fdk decapsulates client headers only when the platform's own Fn-Intent said httprequest, before the
+        # merge: that, not the merged Fn-Intent (a client's header of that name wins the merge), is the decision.
+        through_gateway = bool(client_headers) or headers.get("fn-intent") == "httprequest"
+        if client_headers:
+            _keep_platform_intent(ctx)
+            # A client's Fn-* header is not the platform's: the function reads no such value from a client.
+            headers = {k: v for k, v in headers.items() if not (k.startswith(FN_PREFIX) and k in client_headers)}
         # Not urlsplit: a path that starts with // would be read as a host name.
         path, _, query = (ctx.RequestURL() or "/").partition("#")[0].partition("?")
         if isinstance(data, (bytes, bytearray)):
@@ -90,7 +98,15 @@ class Request:
         if _values_upper_bound(self.body, MAX_JSON_VALUES) > MAX_JSON_VALUES:
             raise errors.too_many_values(MAX_JSON_VALUES)
         try:
-            value = json.loads(self.body, parse_constant=_reject_constant, parse_float=_finite_float)
+            value = json.loads(
+                self.body, parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys
+            )
+        except DuplicateKey as exc:
+            raise errors.bad_request(
+                f"The request body has the key {exc.key[:100]!r} more than once in one object; send each key once.",
+                param=exc.key[:100],
+                code="duplicate_key",
+            ) from None
         except UnicodeDecodeError:
             raise errors.bad_request("The request body is not valid UTF-8.", code="invalid_json") from None
         except RecursionError:
@@ -130,11 +146,55 @@ class Reply:
         return reply
 
 
+def _keep_platform_intent(ctx: Any) -> None:
+    """Put the platform's Fn-Intent back where fdk reads it when it answers.
+
+    fdk 0.1.128 merges the client's headers over the call's own (`fdk/headers.py` decap_headers) and then,
+    when the handler answers, decides from the merged Fn-Intent whether to wrap the status and headers as
+    Fn-Http-Status and Fn-Http-H-* (`fdk/context.py` SetResponseHeaders): a client's `Fn-Intent: x` made a
+    403 or 429 reach the client as 200 with its Retry-After dropped. The call did come through the gateway
+    (fdk decapsulated its headers only because the platform said so), so that intent is restored.
+    `ctx.Headers()` is fdk's own dict; tests/integration/test_accounting.py checks this through real fdk.
+    """
+    try:
+        merged = ctx.Headers()
+        if isinstance(merged, dict):
+            for key in [k for k in merged if str(k).lower() == "fn-intent"]:
+                del merged[key]
+            merged["fn-intent"] = "httprequest"
+    except Exception:  # noqa: BLE001 - from_fdk never raises; a fdk without this dict has nothing to restore
+        pass
+
+
 def _last(value: Any) -> str:
     # fdk turns a repeated header into a list; like the Fn agent, keep the last value.
     if isinstance(value, list):
         value = value[-1] if value else ""
     return "" if value is None else str(value)
+
+
+class DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object with each key once. json keeps the last of a repeated key, other parsers the first: a body
+    such as `{"model": "<refused>", "model": "<allowed>"}` would pass the checks here and be sent on as it
+    came (unchanged bodies go byte for byte) for the service to read the other way. Refused instead.
+
+    The standard library's hook: called once per object, from the C scanner, with that object's pairs
+    only (tests/reliability/test_memory.py keeps its cost on 6 MB bodies in view).
+    """
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return value
 
 
 def _reject_constant(name: str) -> Any:

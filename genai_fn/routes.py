@@ -84,6 +84,9 @@ ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,255}$")
 MULTIPART = "multipart/form-data"
 SIMPLE_FIELDS = {"input", "instructions", "model", "previous_response_id", "max_output_tokens", "temperature"}
 SIMPLE_TYPES = (*JSON_TYPES, "text/plain")
+#: The log line's `model` for a refused model name: the client's string is not logged, since the line's
+#: model becomes a metric dimension (usage_metrics/), and names a client chooses would make one each.
+REFUSED_MODEL = "(refused)"
 #: The API's paths start here, under the deployment's prefix; what follows is the OpenAI path.
 API_ROOT = "/v1"
 
@@ -623,7 +626,7 @@ def passthrough(call: Call) -> Reply:
     """Check the request as its row says, send it signed, and pass the answer back as it came."""
     route, path, request, service, record = call.route, call.path, call.request, call.service, call.record
     settings, _ = service.require()
-    content, content_type, payload, capped = _request_body(
+    content, content_type, payload, capped, hide_usage = _request_body(
         route, request, settings, record, service.log_prompts, call.policy
     )
     out = Outbound(
@@ -641,6 +644,8 @@ def passthrough(call: Call) -> Reply:
     portable = service.fails_over and _portable(route, out, payload)
     answer = service.send(out, _budget(request, settings), record, portable=portable)
     _record_answer(record, route, answer)
+    if hide_usage and answer.ending is not None:
+        answer.content = streams.without_usage_chunk(answer.content, answer.ending)
     headers = {"Content-Type": answer.content_type, **_upstream_ref(record), **capped}
     if answer.ending is not None:
         headers["Cache-Control"] = "no-cache"
@@ -683,28 +688,32 @@ def _request_body(
     record: CallRecord,
     log_prompts: bool,
     policy: clients.Policy | None,
-) -> tuple[bytes | None, str, dict[str, Any], dict[str, str]]:
-    """(bytes to send, their content type, the parsed JSON or {}, headers saying what was capped)."""
+) -> tuple[bytes | None, str, dict[str, Any], dict[str, str], bool]:
+    """(bytes to send, their content type, the parsed JSON or {}, headers saying what was capped,
+    whether the answer's usage-only stream chunk is for the function alone: the client did not ask for it)."""
     if route.body is Body.NONE:
         if request.body.strip():
             raise errors.bad_request(f"{route.name} takes no request body.")
-        return None, "", {}, {}
+        return None, "", {}, {}, False
     _check_size(request, settings)
     if route.body is Body.UPLOAD and request.content_type == MULTIPART:
         # Passed on byte for byte, boundary included; the service checks the parts.
-        return request.body, request.headers.get("content-type", MULTIPART), {}, {}
+        return request.body, request.headers.get("content-type", MULTIPART), {}, {}, False
     accepted = (*JSON_TYPES, MULTIPART) if route.body is Body.UPLOAD else JSON_TYPES
     if request.content_type not in JSON_TYPES:
         raise errors.unsupported_media_type(request.content_type, accepted)
     payload = _json_object(request, settings)
     capped: dict[str, str] = {}
-    changed = False
+    changed = hide_usage = False
     if route.model:
         before = dict((k, payload.get(k)) for k in ("model", *route.tokens))
         capped = _check_generation(route, payload, settings, record, log_prompts, policy)
         changed = any(payload.get(k) != v for k, v in before.items())
+        if route.stream is streams.Kind.CHAT and payload.get("stream") is True:
+            hide_usage = streams.ask_chat_usage(payload)
+            changed = changed or hide_usage
     # Unchanged bodies go on as the client sent them: no second copy, byte for byte.
-    return (_dumps(payload) if changed else request.body), "application/json", payload, capped
+    return (_dumps(payload) if changed else request.body), "application/json", payload, capped, hide_usage
 
 
 def _check_generation(
@@ -721,7 +730,7 @@ def _check_generation(
         raise errors.bad_request("'model' must be a non-empty string.", param="model")
     model = settings.resolve_model(requested)
     if model is None:
-        record.model = requested[:100]  # the refused name, for the log line
+        record.model = REFUSED_MODEL
         names = ", ".join(settings.served_models())
         raise errors.bad_request(
             f"Model {requested[:100]!r} is not allowed here; allowed: {names} "
@@ -730,7 +739,7 @@ def _check_generation(
             code="model_not_allowed",
         )
     if policy is not None and not clients.allows_model(policy, model, settings.resolve_model):
-        record.model = requested[:100]
+        record.model = REFUSED_MODEL
         mine = sorted(
             {
                 *(policy.models or ()),
@@ -767,8 +776,13 @@ def _check_generation(
         if tokens > cap:
             payload[name] = cap
             capped["X-Output-Tokens-Capped"] = f"{name}={cap} (asked {tokens})"
-    if not present and route.default_tokens and settings.default_output_tokens:
-        payload[route.default_tokens] = min(settings.default_output_tokens, cap)
+    client_cap = policy is not None and policy.max_output_tokens is not None
+    if not present and route.default_tokens and (settings.default_output_tokens or client_cap):
+        # Absent or null is no cap at all upstream: a capped client's cap is filled in, so it cannot be dodged.
+        # The field the client named (null) is the one filled; else the route's own.
+        name = next((n for n in route.tokens if n in payload), route.default_tokens)
+        payload[name] = min(settings.default_output_tokens or cap, cap)
+    _check_choices(payload, client_cap)
 
     if payload.get("temperature") is not None:
         t = payload["temperature"]
@@ -777,6 +791,21 @@ def _check_generation(
     if payload.get("stream") is not None and not isinstance(payload["stream"], bool):
         raise errors.bad_request("'stream' must be true or false.", param="stream")
     return capped
+
+
+def _check_choices(payload: dict[str, Any], client_cap: bool) -> None:
+    """Chat's `n` asks for n answers, each up to the output cap: above 1, refused for a capped client."""
+    n = payload.get("n")
+    if n is None:
+        return
+    if not _is_int(n) or n < 1:
+        raise errors.bad_request("'n' must be a positive integer.", param="n")
+    if n > 1 and client_cap:
+        raise errors.bad_request(
+            f"'n' is {n}: this client's output tokens are capped, so it may ask for one answer per call (n: 1).",
+            param="n",
+            code="n_not_allowed",
+        )
 
 
 def _check_input(payload: dict[str, Any]) -> None:
@@ -812,7 +841,7 @@ def _portable(route: Route, out: Outbound, payload: dict[str, Any]) -> bool:
     return (
         route.repeat is Repeat.GENERATE
         and _retry_rule(route, payload) is retry.Rule.IDEMPOTENT
-        and not failover.references_stored(out.content)
+        and not failover.references_stored(payload)
     )
 
 

@@ -9,7 +9,9 @@ whole: a caller must never get 200 with half an answer.
   `response.incomplete` (the model stopped early, e.g. at `max_output_tokens`:
   a whole answer that says so) or `response.failed`. A stream that just stops,
   or ends with an `error` event, is not.
-- A Chat Completions stream is whole when it ends with `data: [DONE]`.
+- A Chat Completions stream is whole when it ends with `data: [DONE]`. Its last
+  chunk before that carries the usage the function asked for (`ask_chat_usage`),
+  taken out again when the client did not ask (`without_usage_chunk`).
 
 Both checks look at the end of the buffer only, without splitting or copying it,
 and read the last event with `answer_fields`' bounded scanner: its `type` is a
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 from . import answer_fields
 from .answer_fields import Malformed, Scanner, Span
@@ -99,9 +102,55 @@ def _chat_ending(content: bytes | bytearray) -> Ending:
             if message or code:
                 return _error_ending(message)
         return Ending(False, problem="it ended before data: [DONE]")
-    # The chunk before [DONE] carries usage when the client asked for it (stream_options.include_usage).
+    # The chunk before [DONE] carries usage: the function asks for it (`ask_chat_usage`) whatever the client asked.
     before = _last_data_line(content, end=content.rfind(_DONE))
     return Ending(True, final=before)
+
+
+def ask_chat_usage(payload: dict[str, Any]) -> bool:
+    """Ask for a chat stream's usage chunk (`stream_options.include_usage`) whatever the client asked.
+
+    Without it a chat stream carries no token counts, and the call's tokens would be missing from its log
+    line, the token metrics and the budget alarm. Returns True when the client did not ask: the function
+    then takes the usage-only chunk out of the answer (`without_usage_chunk`), so that the client gets
+    the stream it would have got from OpenAI. A `stream_options` that is not an object is left for the
+    service to refuse.
+    """
+    options = payload.get("stream_options")
+    if options is None:
+        options = payload["stream_options"] = {}
+    elif not isinstance(options, dict):
+        return False
+    if options.get("include_usage") is True:
+        return False
+    options["include_usage"] = True
+    return True
+
+
+def without_usage_chunk(content: bytes | bytearray, end: Ending) -> bytes | bytearray:
+    """`content`, a whole chat stream, without its usage-only chunk (`choices: []` and `usage`) before
+    `data: [DONE]`; unchanged when its last chunk is not one. A bytearray is changed in place (no copy)."""
+    if not end.whole or end.final is None:
+        return content
+    scan = Scanner(content)
+    try:
+        found = scan.members(end.final, frozenset({"choices", "usage"}))
+    except (Malformed, answer_fields.Unreadable):
+        return content
+    choices = found.get("choices")
+    if "usage" not in found or choices is None or not answer_fields.is_array(content, choices):
+        return content
+    try:
+        if next(scan.children(choices), None) is not None:
+            return content  # a chunk with a choice is part of the answer
+    except (Malformed, answer_fields.Unreadable):
+        return content
+    line = end.final[0] - len(b"data:")
+    done = content.rfind(_DONE)
+    if isinstance(content, bytearray):
+        del content[line:done]
+        return content
+    return content[:line] + content[done:]
 
 
 def _error_ending(message: str) -> Ending:

@@ -84,7 +84,10 @@ resource "oci_apigateway_deployment" "api" {
           # The gateway caches the authorizer's answer per distinct header value.
           cache_key = ["authorization"]
           # Its own 401 as a message an OpenAI SDK shows (openai-node otherwise says "401 status
-          # code (no body)"); shared with the local gateway: terraform/gateway.json.
+          # code (no body)"); shared with the local gateway: terraform/gateway.json. Neither
+          # Content-Type nor WWW-Authenticate is among the response headers a transformation may
+          # not set ("Protected Request Headers and Response Headers",
+          # https://docs.oracle.com/en-us/iaas/Content/APIGateway/Tasks/apigatewaymodifyingresponsesrequests-protectedrequestresponseheaders.htm).
           validation_failure_policy {
             type             = "MODIFY_RESPONSE"
             response_code    = tostring(local.unauthorized.status)

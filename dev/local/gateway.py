@@ -66,6 +66,11 @@ DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
 GATEWAY_POLICIES = json.loads((ROOT / "terraform" / "gateway.json").read_text())
 
 log = logging.getLogger("genai-gateway")
+#: Client headers named Fn-* are dropped before the backend: the Fn platform's own headers (Fn-Intent,
+#: Fn-Http-*) share that namespace. What OCI's API Gateway does with them is not documented (its list of
+#: protected headers names none, and a filter takes header names, not a prefix), so the function does not
+#: depend on this: it reads the platform's headers only from the platform (genai_fn/http.py).
+CLIENT_FN_PREFIX = "fn-"
 
 #: Returns the client's name for an accepted request, None to refuse it.
 Authenticator = Callable[[Mapping[str, str]], "str | None"]
@@ -235,7 +240,12 @@ class Gateway:
         # Every route's header_transformations block Authorization before the backend, and the client's
         # own X-GenAI-Client: authenticated routes set it from authentication, the anonymous one drops it.
         dropped = ("authorization", CLIENT_HEADER.lower())
-        forwarded = {k: v for k, v in request.headers.items() if k.lower() not in dropped}
+        # And every client header in the Fn platform's namespace (Fn-Intent, Fn-Http-*): see CLIENT_FN_PREFIX.
+        forwarded = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() not in dropped and not k.lower().startswith(CLIENT_FN_PREFIX)
+        }
         if not route.anonymous and client is not None:
             forwarded[CLIENT_HEADER] = client
 

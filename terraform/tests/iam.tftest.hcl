@@ -52,6 +52,10 @@ run "default_statements" {
     error_message = "API gateways may invoke the compartment's functions, nothing else."
   }
   assert {
+    condition     = strcontains(one(oci_identity_policy.api_gateway.statements), "request.resource.compartment.id = '${oci_apigateway_gateway.this.compartment_id}'")
+    error_message = "The condition names the API gateway's own compartment (Oracle's statement): gateways elsewhere may not invoke."
+  }
+  assert {
     condition = oci_identity_policy.functions_service[0].statements == tolist([
       "allow service faas to read repos in compartment id ocid1.compartment.oc1..aaaacompartment",
       "allow service faas to use virtual-network-family in compartment id ocid1.compartment.oc1..aaaacompartment",

@@ -42,6 +42,8 @@ LOCAL_CODES = {
     "invalid_json": 400,
     "invalid_request": 400,
     "model_not_allowed": 400,
+    "duplicate_key": 400,
+    "n_not_allowed": 400,
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "method_not_allowed": 405,

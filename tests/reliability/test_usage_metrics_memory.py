@@ -19,6 +19,7 @@ from dev.local.connector import UsageMetrics
 from dev.local.credentials import Issuer
 from dev.local.metrics import sums
 from dev.local.proc import ProcessProbe
+from usage_metrics.metering.aggregate import MAX_PAIRS, METRICS
 
 pytestmark = pytest.mark.integration
 
@@ -69,6 +70,29 @@ def valid_batch() -> bytes:
         i += 1
 
 
+def hostile_batch() -> bytes:
+    """Invocation lines each naming a model of its own (100 characters, as a client once could make the main
+    function log): 18,927 of them fit in 6 MB."""
+    now = datetime.now(timezone.utc).isoformat()
+    entries: list[bytes] = []
+    size, i = 2, 0
+    while True:
+        message = {
+            "event": "invocation",
+            "status": 400,
+            "client": "stack.mallory",
+            "model": f"{i:08}" + "m" * 92,
+            "input_tokens": None,
+            "output_tokens": None,
+        }
+        entry = json.dumps({"data": {"message": json.dumps(message)}, "time": now}).encode()
+        if size + len(entry) + 1 > BODY_LIMIT:
+            return b"[" + b",".join(entries) + b"]"
+        entries.append(entry)
+        size += len(entry) + 1
+        i += 1
+
+
 def fill(prefix: bytes, unit: bytes, suffix: bytes) -> bytes:
     count = (BODY_LIMIT - len(prefix) - len(suffix)) // len(unit)
     return prefix + unit * count + suffix
@@ -76,6 +100,7 @@ def fill(prefix: bytes, unit: bytes, suffix: bytes) -> bytes:
 
 CASES: dict[str, Callable[[], bytes]] = {
     "6 MB of invocation lines": valid_batch,
+    "6 MB of lines each naming its own model": hostile_batch,
     "6 MB of empty objects": lambda: fill(b"[{}", b",{}", b"]"),
     "one 6 MB entry of empty objects": lambda: fill(b'[{"data": {"message": "x"}, "pad": [{}', b",{}", b"]}]"),
     "one 6 MB message": lambda: fill(b'[{"data": {"message": "', b"x", b'"}}]'),
@@ -105,5 +130,10 @@ def test_peak_rss_stays_within_the_budget(name: str, issuer: Issuer, tmp_path: P
             got = sums(chain.telemetry.datapoints)
             assert summary["counted"] == sum(row["Calls"] for row in got.values()) > 5_000
             assert summary["chunks"] == 20 and summary["failed_chunks"] == 0
+        elif name == "6 MB of lines each naming its own model":
+            got = sums(chain.telemetry.datapoints)
+            assert summary["counted"] == sum(row["Calls"] for row in got.values()) > 15_000
+            assert len(got) == MAX_PAIRS + 1 and summary["folded"] == summary["counted"] - MAX_PAIRS
+            assert summary["streams"] == (MAX_PAIRS + 1) * len(METRICS) and summary["failed_chunks"] == 0
         else:
             assert summary["counted"] == 0 and chain.telemetry.posts == []

@@ -85,9 +85,39 @@ def test_values_are_bounded_before_they_are_decoded():
 
 
 def test_the_scan_is_limited_in_tokens_across_every_read():
-    body = b'{"id":"r","usage":{"output_tokens":1},"metadata":[' + b",".join([b"1"] * answer_fields.MAX_TOKENS) + b"]}"
+    # Each member of the object read costs tokens (its key, colon, comma): a budget's worth stops the reading.
+    members = b",".join(b'"k%d":1' % i for i in range(answer_fields.MAX_TOKENS // 3 + 1))
+    body = b'{"id":"r",' + members + b',"usage":{"output_tokens":1}}'
     fields = read(body, text_limit=10)
-    assert fields.id == "r" and not fields.complete
+    assert fields.id == "r" and not fields.complete and fields.output_tokens is None
+
+
+def echoed(tools: int) -> dict[str, object]:
+    """What a Responses object echoes of a hostile request: `tools` and `metadata` with tens of thousands of items."""
+    return {
+        "tools": [
+            {"type": "function", "name": f"f{i}", "description": 'a [list] of {"things"}', "parameters": {"a": [[{}]]}}
+            for i in range(tools)
+        ],
+        "metadata": {f"k{i}": "]}" for i in range(tools)},
+        "instructions": "[" * 1000,
+    }
+
+
+def test_usage_after_huge_echoed_fields_is_read():
+    # usage comes after what the service echoes (as OpenAI orders a Responses object): the echo is jumped, not read.
+    body = json.dumps({"id": "resp_big", **echoed(60_000), "usage": {"input_tokens": 7, "output_tokens": 16}}).encode()
+    assert len(body) > 5_000_000
+    fields = read(body, text_limit=10)
+    assert (fields.id, fields.input_tokens, fields.output_tokens) == ("resp_big", 7, 16) and fields.complete
+
+
+def test_a_child_deeper_than_the_jump_is_walked_within_the_budget():
+    deep = b"[" * (answer_fields.JUMP_DEPTH + 5) + b"]" * (answer_fields.JUMP_DEPTH + 5)
+    fields = read(b'{"id":"r","tools":' + deep + b',"usage":{"input_tokens":3}}', text_limit=10)
+    assert fields.input_tokens == 3 and fields.complete
+    with pytest.raises(Malformed):
+        read(b'{"id":"r","tools":[{"a":"b"}, [' + b',"usage":{"input_tokens":3}}', text_limit=10)
 
 
 @pytest.mark.parametrize(

@@ -157,12 +157,12 @@ def test_a_missing_conversation_item_code_is_an_identifier(fn) -> None:
 # -- the log line ----------------------------------------------------------------------
 
 
-def test_a_refused_model_is_named_in_the_log_line(fn, capfd) -> None:
+def test_a_refused_model_is_logged_as_the_fixed_marker_not_the_clients_string(fn, capfd) -> None:
     capfd.readouterr()
     status, _, _ = post(fn, "/genai/v1/responses", {"model": "x" * 300, "input": "x"})
     (line,) = invocation_lines(capfd)
     assert status == 400 and line["error_code"] == "model_not_allowed"
-    assert line["model"] == "x" * 100 and line["route"] == "POST /v1/responses"
+    assert line["model"] == "(refused)" and line["route"] == "POST /v1/responses"
 
 
 def test_an_unknown_route_logs_what_was_asked(fn, capfd) -> None:

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from genai_fn import streams
 from genai_fn.streams import Ending, Kind, ending
 
 
@@ -63,3 +64,28 @@ def test_a_chat_stream_without_done_or_with_an_error_is_not():
 def test_a_data_word_inside_a_line_is_not_taken_for_an_event():
     body = sse(CREATED, {"type": "response.output_text.delta", "delta": "x data: y"})
     assert not ending(Kind.RESPONSES, body).whole
+
+
+def _chat(*chunks: dict) -> bytes:
+    return b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
+
+
+def test_the_usage_chunk_is_asked_for_and_taken_out_only_when_the_client_did_not_ask():
+    payload: dict = {"stream": True}
+    assert streams.ask_chat_usage(payload) and payload["stream_options"] == {"include_usage": True}
+    asked: dict = {"stream_options": {"include_usage": True}}
+    assert not streams.ask_chat_usage(asked)
+    odd: dict = {"stream_options": "yes"}
+    assert not streams.ask_chat_usage(odd) and odd["stream_options"] == "yes", "left for the service to refuse"
+    answer = _chat(
+        {"choices": [{"delta": {"content": "hi"}}], "usage": None},
+        {"choices": [{"delta": {}, "finish_reason": "stop"}], "usage": None},
+        {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 1}},
+    )
+    for content in (answer, bytearray(answer)):
+        end = streams.ending(streams.Kind.CHAT, content)
+        kept = streams.without_usage_chunk(content, end)
+        assert bytes(kept) == answer[: answer.index(b'data: {"choices": []')] + b"data: [DONE]\n\n"
+    # A last chunk with a choice is the answer's own: nothing is taken out.
+    plain = _chat({"choices": [{"delta": {}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 1}})
+    assert streams.without_usage_chunk(plain, streams.ending(streams.Kind.CHAT, plain)) == plain

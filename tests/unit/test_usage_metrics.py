@@ -184,6 +184,21 @@ def test_a_dimension_value_is_cut_to_monitorings_limit() -> None:
     assert {len(s.client) for s in sums_.streams()} == {aggregate.MAX_DIMENSION_CHARS}
 
 
+def test_pairs_past_the_bound_are_counted_under_one_other_pair_and_totals_kept() -> None:
+    sums_ = aggregate.Aggregate(NOW)
+    for i in range(aggregate.MAX_PAIRS + 40):
+        call = lines.parse(line(model=f"m{i}"))
+        assert call is not None
+        sums_.add(NOW, call)
+    streams = list(sums_.streams())
+    pairs = {(s.client, s.model) for s in streams}
+    assert len(pairs) == aggregate.MAX_PAIRS + 1 and (aggregate.OTHER, aggregate.OTHER) in pairs
+    assert sums_.folded == 40 and sums_.counted == aggregate.MAX_PAIRS + 40
+    calls = [s for s in streams if s.name == "Calls"]
+    assert sum(v for s in calls for _, v in s.points) == aggregate.MAX_PAIRS + 40
+    assert [v for s in calls if s.model == aggregate.OTHER for _, v in s.points] == [40.0]
+
+
 def test_streams_are_chunked_at_fifty_per_request() -> None:
     sums_ = aggregate.Aggregate(NOW)
     for i in range(11):
@@ -235,7 +250,7 @@ def test_a_bad_setting_is_refused_by_name(values: dict[str, str], named: str) ->
 def test_a_bad_configuration_answers_every_call_with_its_name() -> None:
     app = App.from_environ({"OCI_RESOURCE_PRINCIPAL_REGION": "us-chicago-1"})
     status, body = app.handle(batch(entry(line())), None)
-    assert status == 500 and body["error"].startswith("USAGE_METRICS_COMPARTMENT_OCID")
+    assert status == 502 and body["error"].startswith("USAGE_METRICS_COMPARTMENT_OCID")
 
 
 # -- one batch to a real (emulated) Monitoring -------------------------------------------------------------------
@@ -408,8 +423,8 @@ def test_the_handler_answers_through_fdk_with_the_summary(
     assert sums(telemetry.datapoints)["stack.alice", "openai.gpt-oss-120b"]["TotalTokens"] == 7
 
 
-def test_the_handler_answers_a_bad_configuration_with_a_500_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_handler_answers_a_bad_configuration_with_a_502_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("USAGE_METRICS_COMPARTMENT_OCID", raising=False)
     func = load_func(monkeypatch, {"OCI_RESOURCE_PRINCIPAL_REGION": "us-chicago-1", "USAGE_METRICS_NAMESPACE": "oci_x"})
     data, status, _ = invoke_direct(func.handler, batch(now_entry(line())))
-    assert status == 500 and json.loads(data)["error"].startswith("USAGE_METRICS_COMPARTMENT_OCID")
+    assert status == 502 and json.loads(data)["error"].startswith("USAGE_METRICS_COMPARTMENT_OCID")

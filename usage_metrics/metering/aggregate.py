@@ -29,6 +29,14 @@ MAX_AHEAD = timedelta(minutes=10)
 MARGIN = timedelta(minutes=5)
 #: PostMetricData's limit of metric streams (MetricDataDetails) per request.
 STREAMS_PER_REQUEST = 50
+#: Distinct (client, model) pairs a batch posts, at most: each is len(METRICS) streams. Calls of pairs past
+#: it are counted under (OTHER, OTHER), so totals (and the per-deployment budget) stay right while the
+#: batch's streams, requests, memory and time stay bounded whatever its lines name. The main function logs
+#: only names the deployment serves (a refused model is `(refused)`), so a batch reaching this is not one
+#: of its own: 250 pairs is 1,250 streams, 25 requests.
+MAX_PAIRS = 250
+#: The dimension value of the calls counted past MAX_PAIRS.
+OTHER = "(other)"
 
 
 @dataclass
@@ -54,6 +62,8 @@ class Aggregate:
     too_old: int = 0
     ahead: int = 0
     counted: int = 0
+    #: Calls counted under (OTHER, OTHER): their pair came after MAX_PAIRS others.
+    folded: int = 0
 
     def add(self, moment: datetime | None, call: Invocation) -> None:
         """Count `call` in the minute of `moment` (now when the entry has no time)."""
@@ -66,6 +76,9 @@ class Aggregate:
             return
         minute = moment.replace(second=0, microsecond=0)
         key = ((call.client or NONE)[:MAX_DIMENSION_CHARS], (call.model or NONE)[:MAX_DIMENSION_CHARS])
+        if key not in self.series and len(self.series) >= MAX_PAIRS:
+            key = (OTHER, OTHER)
+            self.folded += 1
         sums = self.series.setdefault(key, {}).setdefault(minute, Sums())
         sums.calls += 1
         sums.errors += call.error

@@ -5,9 +5,11 @@
 
 The answer is 200 when every chunk was posted (streams Monitoring refused
 inside a chunk are logged, not retried: they would be refused again), and
-502 when a chunk could not be posted, so that Connector Hub delivers the
-batch again. Delivery is therefore at least once: the chunks that did go
-through the first time are counted again when the batch comes back.
+502 when a chunk could not be posted, or the configuration is bad, so that
+Connector Hub delivers the batch again (fdk passes on only 200, 502 and 504).
+Delivery is therefore at least once: the chunks that did go through the first
+time are counted again when the batch comes back. A batch posts at most
+`aggregate.MAX_PAIRS` (client, model) pairs.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class Summary:
     #: Calls older than Monitoring accepts (two hours) or too far ahead (ten minutes): not posted.
     too_old: int = 0
     ahead: int = 0
+    #: Calls counted under the `(other)` client and model: the batch named more pairs than it posts.
+    folded: int = 0
     streams: int = 0
     chunks: int = 0
     failed_chunks: int = 0
@@ -77,7 +81,9 @@ class App:
     def handle(self, body: bytes, deadline: str | None, *, now: datetime | None = None) -> tuple[int, dict[str, Any]]:
         """(status, summary) for one batch; never raises."""
         if self.config is None:
-            return 500, {"error": self.config_error}
+            # 502, not 500: fdk passes on only 200, 502 and 504 (fdk/constants.py FN_ENFORCED_RESPONSE_CODES)
+            # and answers 200 for any other status, so a 500 told Connector Hub the batch was delivered.
+            return 502, {"error": self.config_error}
         budget = Budget.from_fn_deadline(deadline, MARGIN_S)
         counts, summary = count(body, now or datetime.now(timezone.utc))
         chunks = list(aggregate.chunks(counts.streams()))
@@ -121,6 +127,7 @@ def count(body: bytes, now: datetime) -> tuple[aggregate.Aggregate, Summary]:
     summary.entries, summary.oversized, summary.truncated = tally.entries, tally.oversized, tally.truncated
     summary.unreadable += tally.unreadable
     summary.counted, summary.too_old, summary.ahead = counts.counted, counts.too_old, counts.ahead
+    summary.folded = counts.folded
     return counts, summary
 
 
