@@ -134,10 +134,10 @@ def token_limit_exceeded(message: str, headers: Mapping[str, str]) -> ApiError:
 def limit_store_unavailable() -> ApiError:
     """GENAI_LIMIT_FAILURE_MODE=closed and the limits' store did not answer: nothing was sent to the model.
 
-    A 503, which API Gateway passes to the client as it is (limits apply only to calls through it).
+    A 502, not a 503: of the 5xx statuses only 502 and 504 leave OCI Functions unchanged (this module's docstring).
     """
     return ApiError(
-        503,
+        502,
         "Token limits cannot be checked right now, so the call was not sent to the model. Try again shortly.",
         type="server_error",
         code="limit_store_unavailable",

@@ -25,7 +25,8 @@ Plain TCP, no TLS (GENAI_LIMIT_STORE_TLS=false): the cloud connection is TLS
 to OCI Cache's endpoint; a local CA would add a certificate to manage and test
 nothing of the function's own. `stop_server()`/`start_server()` stop and
 restart the Valkey process on the same port (counters are lost only with it,
-as with a cache restart); the tests of a store that is down use them.
+as with a cache restart), `pause_server()`/`resume_server()` freeze and thaw it
+(a store that hangs); the tests of a store that is down or slow use them.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import base64
 import contextlib
 import json
 import secrets
+import signal
 import socket
 import subprocess
 import tempfile
@@ -107,6 +109,8 @@ class LocalCache:
         self._lock = threading.Lock()
         self._http = BackgroundServer("oci-cache-emulator")
         self._gate: asyncio.AbstractServer | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
         self.gate_port = 0
 
     # -- what the function and the tests use ----------------------------------------
@@ -187,9 +191,18 @@ class LocalCache:
             self._process.wait(10)
             self._process = None
 
+    def pause_server(self) -> None:
+        """Freeze the Valkey process (SIGSTOP): connections stay open and nothing answers, a store that hangs."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume_server(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self._gate is not None and self._http.loop is not None:
-            self._http.loop.call_soon_threadsafe(self._gate.close)
+            asyncio.run_coroutine_threadsafe(self._close_gate(), self._http.loop).result(10)
         self._http.stop()
         self.stop_server()
 
@@ -244,12 +257,25 @@ class LocalCache:
 
     # -- the sign-in gate ---------------------------------------------------------------
 
+    async def _close_gate(self) -> None:
+        assert self._gate is not None
+        self._gate.close()
+        for writer in list(self._writers):
+            writer.close()  # both ends of every connection: their pipes end, and so do their tasks
+        await asyncio.gather(*self._connections, return_exceptions=True)
+
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        task.add_done_callback(self._connections.discard)
+        self._writers.add(writer)
         try:
             first = await _read_command(reader)
             if first is None:
                 return
             forward = first
+            up_writer: asyncio.StreamWriter | None = None
             if len(first) == 3 and first[0].upper() == b"AUTH":
                 token = self._check_sign_in(first[1].decode(errors="replace"), first[2].decode(errors="replace"))
                 if token is None:
@@ -261,12 +287,16 @@ class LocalCache:
                 up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._valkey_port)
             except OSError:
                 return  # the server is down: the client sees its connection closed
+            self._writers.add(up_writer)
             up_writer.write(_encode(forward))
             await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
         except (OSError, asyncio.IncompleteReadError, ValueError):
             pass
         finally:
-            writer.close()
+            for end in (writer, up_writer):
+                if end is not None:
+                    end.close()
+                    self._writers.discard(end)
 
     def _check_sign_in(self, user: str, password: str) -> str | None:
         """The token behind an IAM sign-in, if the signature and the token check out; None (and why) if not."""
