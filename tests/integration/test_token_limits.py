@@ -122,6 +122,8 @@ def test_a_refused_call_sends_nothing_upstream_and_says_when_to_retry(
         assert answer.json()["error"]["code"] == "token_limit_exceeded"
         assert 1 <= int(answer.headers["retry-after"]) <= 60
     assert len(emulator.calls) == before
+    # A direct invocation (`fn invoke`, no gateway, no client) is the operator's: not limited.
+    assert stack.runner.invoke("POST", "/", body=b"hello", gateway=False).status == 200
     # Not a generating call: not limited, and no store round trip for it.
     calls = cache.command_calls()
     assert alice.get("/v1/models").status_code == 200
