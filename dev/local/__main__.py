@@ -32,9 +32,11 @@ from pathlib import Path
 import openai
 
 from genai_fn.settings import Settings, SettingsError
+from ops.usage import LIMITS_STATE
 from ops.usage import LOCAL_FILE as INVOCATION_LOG
 
 from . import clients as local_clients
+from .cache import limits_table
 from .connector import UsageMetrics
 from .credentials import claims_of
 from .metrics import RECORD as METRICS_RECORD
@@ -123,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     with ExitStack() as running:
         running.enter_context(stack)
+        if stack.cache is not None:
+            stack.cache.write_state(LIMITS_STATE, limits_table(check_config(stack.config)))
+            running.callback(LIMITS_STATE.unlink, missing_ok=True)
         metering = None
         if args.metrics and stack.issuer is not None:
             # A connector batch every 2 s (Connector Hub's batch window is a setting; Oracle's example is 5 s).

@@ -35,6 +35,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import os
 import secrets
 import signal
 import socket
@@ -55,6 +56,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from genai_fn.limits import ACL_COMMANDS, ACL_KEYS
+from genai_fn.settings import Settings
 
 from . import signature
 from .credentials import Issuer, new_rsa_key
@@ -140,6 +142,14 @@ class LocalCache:
         with self.admin() as admin:
             keys = sorted(k.decode() for k in admin.scan_iter(match=ACL_KEYS, count=1000))
             return {k: int(v) for k, v in zip(keys, admin.mget(keys) if keys else [], strict=True) if v is not None}
+
+    def write_state(self, path: Path, limits: dict[str, dict[str, Any]]) -> None:
+        """Where `make usage ARGS=--local` finds this cache (and each client's limits): a private file."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {"port": self._valkey_port, "password": self._admin_password, "limits": limits}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(state, out)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -341,6 +351,26 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"code": code, "message": message}, status=status)
+
+
+def limits_table(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Each listed client's effective limits (its own, else the defaults; "*" for any other client)."""
+    from genai_fn.limits import Limits
+
+    if settings.limits is None:
+        return {}
+    limiter = Limits(settings.limits, lambda: None)
+    policies = dict(settings.client_policies or {})
+    table: dict[str, dict[str, Any]] = {}
+    for name in [*policies, "*"]:
+        found = limiter.for_client(name, policies.get(name))
+        if found is not None:
+            table[name] = {
+                "tokens_per_minute": found.tokens_per_minute,
+                "token_quota": found.token_quota,
+                "token_quota_period": found.token_quota_period,
+            }
+    return table
 
 
 def limits_configured(config: dict[str, str] | Any) -> bool:

@@ -250,3 +250,27 @@ def test_without_a_limit_the_function_imports_no_store_client(
         assert json.loads(runner.invoke("GET", "/v1/__modules/valkey").body) == []  # not at start either
         assert runner.invoke("POST", "/v1/responses", body=json.dumps(REQUEST).encode(), headers=headers).status == 200
         assert "valkey" in json.loads(runner.invoke("GET", "/v1/__modules/valkey").body)
+
+
+def test_make_usage_shows_each_limited_clients_window_from_the_local_store(
+    make_stack: Callable[..., Stack], cache: LocalCache, tmp_path: Path
+) -> None:
+    import time
+
+    from dev.local.cache import limits_table
+    from dev.local.stack import check_config
+    from ops.usage import limit_windows
+
+    clients = {"alice": {"token_quota": 5000, "token_quota_period": "day"}, "bob": {}}
+    stack = make_stack(containers=1, cache=cache, api_clients=clients, config={"GENAI_TOKENS_PER_MINUTE": "900"})
+    spent = total(generate(key_client(stack, "alice")))
+    state = tmp_path / "limits.json"
+    cache.write_state(state, limits_table(check_config(stack.config)))
+
+    lines = limit_windows(state, time.time())
+
+    rows = [line.split() for line in lines[3:]]
+    alice = {row[1]: row[2:5] for row in rows if row[0] == "alice"}
+    # alice's own quota, and the deployment's per-minute default she gets as every client does.
+    assert alice == {"minute": [str(spent), "900", str(900 - spent)], "day": [str(spent), "5000", str(5000 - spent)]}
+    assert ["bob", "minute", "0", "900", "900"] == [row for row in rows if row[0] == "bob"][0][:5]
