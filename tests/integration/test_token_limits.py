@@ -273,4 +273,4 @@ def test_make_usage_shows_each_limited_clients_window_from_the_local_store(
     alice = {row[1]: row[2:5] for row in rows if row[0] == "alice"}
     # alice's own quota, and the deployment's per-minute default she gets as every client does.
     assert alice == {"minute": [str(spent), "900", str(900 - spent)], "day": [str(spent), "5000", str(5000 - spent)]}
-    assert ["bob", "minute", "0", "900", "900"] == [row for row in rows if row[0] == "bob"][0][:5]
+    assert next(row for row in rows if row[0] == "bob")[:5] == ["bob", "minute", "0", "900", "900"]
