@@ -276,12 +276,12 @@ def _limits(reader: _Reader, settings: Settings, domain: str) -> LimitSettings |
     None when neither a default nor any client's policy sets a limit: then the store is never reached.
     """
     defaults: dict[str, object] = {}
-    for name, field, (low, high) in (
-        ("GENAI_TOKENS_PER_MINUTE", "tokens_per_minute", bounds.TOKENS_PER_MINUTE),
-        ("GENAI_TOKEN_QUOTA", "token_quota", bounds.TOKEN_QUOTA),
-    ):
-        if reader.text(name):
-            defaults[field] = reader.number(name, int, 0, low, high) or None
+    if reader.text("GENAI_TOKENS_PER_MINUTE"):
+        defaults["tokens_per_minute"] = (
+            reader.number("GENAI_TOKENS_PER_MINUTE", int, 0, *bounds.TOKENS_PER_MINUTE) or None
+        )
+    if reader.text("GENAI_TOKEN_QUOTA"):
+        defaults["token_quota"] = reader.number("GENAI_TOKEN_QUOTA", int, 0, *bounds.TOKEN_QUOTA) or None
     if reader.text("GENAI_TOKEN_QUOTA_PERIOD"):
         defaults["token_quota_period"] = reader.choice("GENAI_TOKEN_QUOTA_PERIOD", bounds.QUOTA_PERIODS, "")
     try:
@@ -301,7 +301,10 @@ def _limits(reader: _Reader, settings: Settings, domain: str) -> LimitSettings |
     elif not _HOST_PORT.match(store):
         reader.fail("GENAI_LIMIT_STORE", f"must be host:port, got {store!r}")
     user = reader.text("GENAI_LIMIT_STORE_USER", required=True)
-    ids = {n: reader.text(n, required=True) for n in ("GENAI_LIMIT_STORE_USER_ID", "GENAI_LIMIT_STORE_CLUSTER_ID")}
+    ids = {
+        "GENAI_LIMIT_STORE_USER_ID": reader.text("GENAI_LIMIT_STORE_USER_ID", required=True),
+        "GENAI_LIMIT_STORE_CLUSTER_ID": reader.text("GENAI_LIMIT_STORE_CLUSTER_ID", required=True),
+    }
     for name, value in ids.items():
         if value and not _OCID.match(value):
             reader.fail(name, f"must be an OCID, got {value!r}")

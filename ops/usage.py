@@ -385,8 +385,9 @@ def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
         print(f"make usage: {exc}", file=sys.stderr)
         return 2
     print(render(report, args.form or "table"))
-    if args.local and not args.form:
-        print("\n".join(limit_windows(LIMITS_STATE, (now or datetime.now(timezone.utc)).timestamp())))
+    windows = limit_windows(LIMITS_STATE, (now or datetime.now(timezone.utc)).timestamp()) if args.local else []
+    if windows and not args.form:
+        print("\n".join(windows))
     if report.malformed:
         print(f"warning: {report.malformed} unreadable invocation line(s) skipped", file=sys.stderr)
     return 0
