@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Function  func.py under fdk (.venv), {args.containers} container(s), pid {pids}")
         print(f"Upstream  {where}")
         print(f"Usage     each call's log line appended to {args.invocations}: make usage ARGS=--local")
+        if stack.cache is not None:
+            store = stack.cache.function_config()["GENAI_LIMIT_STORE"]
+            print(f"Limits    token limits on a local OCI Cache (valkey-server, IAM sign-in) at {store}")
         if metering is not None:
             print("Metrics   usage_metrics/func.py under fdk, fed from that file by a local connector")
             telemetry = metering.telemetry.base_url

@@ -96,6 +96,8 @@ class LocalCache:
     """Valkey, its sign-in gate and the identity-token endpoint on 127.0.0.1; a context manager."""
 
     issuer: Issuer
+    #: How long a token it issues lasts (OCI Cache's: one hour); the renewal test makes it short.
+    token_lifetime_s: int = TOKEN_LIFETIME_S
     #: What the emulator and the gate saw: tokens issued, sign-ins accepted and refused.
     tokens_issued: int = 0
     sign_ins: int = 0
@@ -245,12 +247,12 @@ class LocalCache:
             "aud": USER,
             "publicKey": base64.b64encode(public_pem.encode()).decode(),
             "iat": now,
-            "exp": now + TOKEN_LIFETIME_S,
+            "exp": now + self.token_lifetime_s,
             "jti": uuid.uuid4().hex,
         }
         token = jwt.encode(claims, self._key, algorithm="RS256")
         with self._lock:
-            self._tokens.append((token, float(now + TOKEN_LIFETIME_S)))
+            self._tokens.append((token, float(now + self.token_lifetime_s)))
             self.tokens_issued += 1
             try:
                 self._apply_acl()

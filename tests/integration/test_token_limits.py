@@ -179,6 +179,30 @@ def test_a_stopped_store_gives_the_configured_behaviour(
     assert generate(alice).status_code == 200  # a new connection, signed in with the same token
 
 
+def test_the_token_is_renewed_ahead_of_expiry_without_a_call_waiting_for_it(
+    make_stack: Callable[..., Stack], issuer: Issuer
+) -> None:
+    import time
+
+    # Tokens of 6 s: renewed from 4.5 s on (three quarters), usable until 5.4 s (a tenth of their life).
+    with LocalCache(issuer, token_lifetime_s=6) as cache:
+        stack = make_stack(containers=1, cache=cache, api_clients={"alice": {"tokens_per_minute": 1_000_000}})
+        alice = key_client(stack, "alice")
+        assert generate(alice).status_code == 200
+        assert (cache.tokens_issued, cache.sign_ins) == (1, 1)
+        deadline = time.monotonic() + 30
+        while cache.tokens_issued < 2 and time.monotonic() < deadline:  # the event: a second token issued
+            assert generate(alice).status_code == 200
+        assert cache.tokens_issued == 2
+        # Every call so far was limited as usual while the renewal ran beside them.
+        lines = stack.runner.invocations()
+        assert {line["limit"] for line in lines} == {"ok"}
+        # The connection signed in with the old token was dropped: the next call signs in with the new one.
+        while cache.sign_ins < 2 and time.monotonic() < deadline:
+            assert generate(alice).status_code == 200
+        assert cache.sign_ins == 2 and not cache.refused
+
+
 def test_a_hanging_store_costs_a_call_one_timeout_not_the_deadline(
     make_stack: Callable[..., Stack], cache: LocalCache
 ) -> None:
