@@ -22,6 +22,7 @@ from pathlib import Path
 from dev import image_site as site
 from dev.local.cache import LocalCache
 from dev.local.emulator import Emulator
+from dev.local.proc import ProcessProbe
 from dev.local.runner import FnRunner
 from dev.local.stack import Stack
 
@@ -60,6 +61,9 @@ def measure(stack: Stack, cache: LocalCache, dependencies: Path, calls: int, col
                 one(runner, emulator)  # after the other's turn: uncounted
                 overheads[key] += [one(runner, emulator) for _ in range(BLOCK)]
             emulator.calls.clear()
+        for key, runner in runners.items():
+            assert runner.pid is not None
+            figures[f"limits_{key}_peak_rss_mb"] = ProcessProbe.of(runner.pid).hwm_kb / 1024
     finally:
         for runner in runners.values():
             runner.stop()
@@ -79,6 +83,8 @@ ROWS = [
     ("limits_on_warm_ms", "a limit on: warm overhead (ms, median)", ".2f"),
     ("limits_off_first_call_ms", "no limit: first call of a container (ms)", ".0f"),
     ("limits_on_first_call_ms", "a limit on: first call of a container (ms)", ".0f"),
+    ("limits_off_peak_rss_mb", "no limit: peak RSS after the warm calls (MB)", ".1f"),
+    ("limits_on_peak_rss_mb", "a limit on: peak RSS after the warm calls (MB)", ".1f"),
 ]
 
 
