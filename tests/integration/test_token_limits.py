@@ -94,6 +94,9 @@ def test_concurrent_clients_on_several_containers_stay_within_the_documented_bou
     assert counter == spent
     # The refused calls never reached the model.
     assert len(emulator.calls) - before == len(admitted)
+    # The function's cache user has the Terraform ACL's commands only, and was never refused one.
+    with cache.admin() as admin:
+        assert admin.execute_command("ACL", "LOG") == []
     body = refused[-1].json()["error"]
     assert (body["code"], body["type"]) == ("token_limit_exceeded", "tokens")
     assert refused[-1].headers["x-ratelimit-remaining-tokens"] == "0"
@@ -201,6 +204,9 @@ def test_the_token_is_renewed_ahead_of_expiry_without_a_call_waiting_for_it(
         while cache.sign_ins < 2 and time.monotonic() < deadline:
             assert generate(alice).status_code == 200
         assert cache.sign_ins == 2 and not cache.refused
+        # No token (nor the password made of it) in any line the function wrote.
+        written = "\n".join(stack.runner.lines())
+        assert not [token for token, _ in cache._tokens if token.split(".")[2][:20] in written]
 
 
 def test_a_hanging_store_costs_a_call_one_timeout_not_the_deadline(
