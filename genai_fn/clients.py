@@ -24,7 +24,10 @@ answers; jwt mode: the claim's value)::
     {"acme.alice": {}, "acme.bob": {"models": ["gpt-4o-mini"], "max_output_tokens": 1024,
                                     "families": ["responses", "chat"]}}
 
-Every field is optional; an absent field means the global setting.
+Every field is optional; an absent field means the global setting. The token
+limits (`tokens_per_minute`, `token_quota` with `token_quota_period`) are
+enforced on a shared store (genai_fn/limits/); their absence means the
+deployment-wide default (GENAI_TOKENS_PER_MINUTE, GENAI_TOKEN_QUOTA).
 """
 
 from __future__ import annotations
@@ -33,10 +36,14 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from .limits import bounds
+
 #: Set by the gateway on every authenticated route; a client's own value is overwritten.
 CLIENT_HEADER = "X-GenAI-Client"
 SETTING = "GENAI_CLIENT_POLICIES"
-_FIELDS = frozenset({"models", "max_output_tokens", "families"})
+_FIELDS = frozenset(
+    {"models", "max_output_tokens", "families", "tokens_per_minute", "token_quota", "token_quota_period"}
+)
 #: The name of a client the header may carry (keys.py's names, a stack id prefix, or a JWT claim).
 MAX_NAME_CHARS = 256
 
@@ -49,6 +56,10 @@ class Policy:
     models: frozenset[str] | None = None
     max_output_tokens: int | None = None
     families: frozenset[str] | None = None
+    #: Token limits (genai_fn/limits/); None: the deployment's default, if any.
+    tokens_per_minute: int | None = None
+    token_quota: int | None = None
+    token_quota_period: str | None = None
 
 
 def parse(
@@ -90,8 +101,24 @@ def parse(
         cap = entry.get("max_output_tokens")
         if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or not 1 <= cap <= max_output_tokens):
             raise ValueError(f"{name}: max_output_tokens must be 1 to GENAI_MAX_OUTPUT_TOKENS ({max_output_tokens})")
-        policies[name] = Policy(models, cap, fams)
+        policies[name] = Policy(models, cap, fams, *token_limits(entry, f"{name}: "))
     return policies
+
+
+def token_limits(entry: Mapping[str, object], where: str = "") -> tuple[int | None, int | None, str | None]:
+    """(tokens_per_minute, token_quota, token_quota_period) of a policy entry; ValueError saying what is wrong."""
+    found: list[int | None] = []
+    for field, (low, high) in (("tokens_per_minute", bounds.TOKENS_PER_MINUTE), ("token_quota", bounds.TOKEN_QUOTA)):
+        value = entry.get(field)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high):
+            raise ValueError(f"{where}{field} must be an integer from {low} to {high:_}")
+        found.append(value)  # type: ignore[arg-type]
+    period = entry.get("token_quota_period")
+    if period is not None and period not in bounds.QUOTA_PERIODS:
+        raise ValueError(f"{where}token_quota_period must be one of {', '.join(bounds.QUOTA_PERIODS)}")
+    if (found[1] is None) != (period is None):
+        raise ValueError(f"{where}token_quota and token_quota_period go together: set both or neither")
+    return found[0], found[1], period  # type: ignore[return-value]
 
 
 def _names(client: str, entry: Mapping[str, object], field: str) -> frozenset[str] | None:

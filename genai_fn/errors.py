@@ -120,6 +120,31 @@ def too_many_values(limit: int) -> ApiError:
     )
 
 
+def token_limit_exceeded(message: str, headers: Mapping[str, str]) -> ApiError:
+    """A limited client's window is spent (genai_fn/limits/): OpenAI's 429, with Retry-After and x-ratelimit-*."""
+    return ApiError(
+        429,
+        f"{message} Try again after the time in Retry-After (x-ratelimit-reset-tokens).",
+        type="tokens",
+        code="token_limit_exceeded",
+        headers=headers,
+    )
+
+
+def limit_store_unavailable() -> ApiError:
+    """GENAI_LIMIT_FAILURE_MODE=closed and the limits' store did not answer: nothing was sent to the model.
+
+    A 502, not a 503: of the 5xx statuses only 502 and 504 leave OCI Functions unchanged (this module's docstring).
+    """
+    return ApiError(
+        502,
+        "Token limits cannot be checked right now, so the call was not sent to the model. Try again shortly.",
+        type="server_error",
+        code="limit_store_unavailable",
+        headers={"Retry-After": "1"},
+    )
+
+
 def method_not_allowed(method: str, allowed: tuple[str, ...]) -> ApiError:
     return ApiError(
         405,

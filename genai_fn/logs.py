@@ -50,6 +50,11 @@ class CallRecord:
     stream_problem: str = ""
     #: The region that answered (or last failed), when regional failover is on (genai_fn/failover.py).
     region: str = ""
+    #: Token limits (genai_fn/limits/), for a limited client's generating call: "ok", "exceeded",
+    #: "store_unavailable" (the store did not answer; in open mode the call went on) or "settle_failed".
+    limit: str | None = None
+    #: What x-ratelimit-remaining-tokens told the client.
+    tokens_remaining: int | None = None
 
 
 def configure(level: str) -> None:

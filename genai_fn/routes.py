@@ -71,7 +71,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import answer_fields, clients, errors, failover, retry, streams
+from . import answer_fields, clients, errors, failover, limits, retry, streams
 from .deadline import Budget
 from .http import JSON_TYPES, Reply, Request
 from .logs import LOGGED_TEXT_LIMIT, CallRecord
@@ -309,13 +309,17 @@ def simple(call: Call) -> Reply:
         content=_dumps(fields),
         content_type="application/json",
     )
-    # Stored (the simple route sends no `store: false`): never fails over.
-    answer = service.send(out, _budget(request, settings), record)
-    result = _record_answer(record, create, answer, text_limit=answer_fields.SIMPLE_TEXT_LIMIT)
-    if not result.complete or result.output_text is None:
-        raise errors.upstream_malformed(record.opc_request_id, "an answer the simple route cannot read its text from")
-    if result.text_cut:
-        raise errors.simple_text_too_long(answer_fields.SIMPLE_TEXT_LIMIT, record.opc_request_id)
+    budget = _budget(request, settings)
+    with (spend := _spend(call, create, fields, settings, budget)):
+        # Stored (the simple route sends no `store: false`): never fails over.
+        answer = service.send(out, budget, record)
+        result = _record_answer(record, create, answer, text_limit=answer_fields.SIMPLE_TEXT_LIMIT)
+        if not result.complete or result.output_text is None:
+            raise errors.upstream_malformed(
+                record.opc_request_id, "an answer the simple route cannot read its text from"
+            )
+        if result.text_cut:
+            raise errors.simple_text_too_long(answer_fields.SIMPLE_TEXT_LIMIT, record.opc_request_id)
     usage = (result.input_tokens, result.output_tokens, result.total_tokens)
     return Reply.json(
         200,
@@ -327,7 +331,7 @@ def simple(call: Call) -> Reply:
             if any(n is not None for n in usage)
             else None,
         },
-        {**_upstream_ref(record), **capped},
+        {**_upstream_ref(record), **capped, **spend.headers},
     )
 
 
@@ -642,11 +646,13 @@ def passthrough(call: Call) -> Reply:
     )
     # With one region (failover off) nothing is checked: no work added to the call.
     portable = service.fails_over and _portable(route, out, payload)
-    answer = service.send(out, _budget(request, settings), record, portable=portable)
-    _record_answer(record, route, answer)
+    budget = _budget(request, settings)
+    with (spend := _spend(call, route, payload, settings, budget)):
+        answer = service.send(out, budget, record, portable=portable)
+        _record_answer(record, route, answer)
     if hide_usage and answer.ending is not None:
         answer.content = streams.without_usage_chunk(answer.content, answer.ending)
-    headers = {"Content-Type": answer.content_type, **_upstream_ref(record), **capped}
+    headers = {"Content-Type": answer.content_type, **_upstream_ref(record), **capped, **spend.headers}
     if answer.ending is not None:
         headers["Cache-Control"] = "no-cache"
     return Reply(answer.status, answer.content, headers)
@@ -662,6 +668,28 @@ def _streamed(route: Route, request: Request, payload: dict[str, Any]) -> bool:
     if route.body is Body.NONE:
         return request.query.get("stream", [""])[-1].lower() == "true"
     return payload.get("stream") is True
+
+
+def _spend(call: Call, route: Route, payload: dict[str, Any], settings: Settings, budget: Budget) -> limits.Spend:
+    """Reserve a model call's possible spend for a limited client (genai_fn/limits/); else a no-op.
+
+    Its output cap is the request's (already capped) token field, else the client's or the global cap.
+    """
+    if not route.model or call.service.limits is None:
+        return limits.Spend()
+    policy = call.policy
+    cap = policy.max_output_tokens if policy and policy.max_output_tokens is not None else settings.max_output_tokens
+    asked = [payload[name] for name in route.tokens if _is_int(payload.get(name))]
+    return limits.Spend.start(
+        call.service.limits,
+        call.client,
+        policy,
+        through_gateway=call.request.through_gateway,
+        output_cap=min([cap, *asked]),
+        body_bytes=len(call.request.body),
+        record=call.record,
+        budget=budget,
+    )
 
 
 def _check_ids(template: str, path: str) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from . import errors, logs
 from .deadline import Budget
 from .failover import Failover
+from .limits import Limits
 from .logs import CallRecord
 from .settings import Settings, SettingsError
 from .upstream import Answer, Outbound, Upstream
@@ -32,6 +33,8 @@ class Service:
         self._upstream: Upstream | None = None
         #: Only with GENAI_FALLBACK_REGIONS set; otherwise every call goes to `_upstream` as it always has.
         self._failover: Failover | None = None
+        #: Only when a token limit is configured (genai_fn/limits/); its store is reached on the first limited call.
+        self.limits: Limits | None = None
         try:
             self.settings = Settings.from_environ(environ)
         except SettingsError as exc:
@@ -41,6 +44,9 @@ class Service:
             self._upstream = Upstream(self.settings, environ)
             if self.settings.fallback_regions:
                 self._failover = Failover(self.settings, environ, self._upstream)
+            if self.settings.limits is not None:
+                upstream = self._upstream
+                self.limits = Limits(self.settings.limits, lambda: upstream.http().auth)
             logs.event("start", {**self.settings.summary(), "auth_mode": self._upstream.auth_mode()})
         else:
             logs.event("start", {"problems": self.problem.problems if self.problem else {}}, logging.ERROR)

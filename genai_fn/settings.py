@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from . import clients
+from .limits import bounds
 
 AUTH_MODES = ("auto", "resource_principal", "session", "user_principal", "instance_principal")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -46,6 +47,8 @@ DEFAULT_FAILOVER_SHARE = 0.5
 _FALSE = ("0", "false", "no", "off", "")
 
 T = TypeVar("T")
+_OCID = re.compile(r"^ocid1\.[a-z0-9]+\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+$")
+_HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,27 @@ class FallbackRegion:
 
     def serves(self, model: str) -> bool:
         return self.models is None or model in self.models
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Token limits (genai_fn/limits/) and the store that holds their counters (OCI Cache, docs/clients.md)."""
+
+    #: Deployment-wide defaults; a client's own policy field wins. None: no such limit.
+    tokens_per_minute: int | None
+    token_quota: int | None
+    token_quota_period: str | None
+    #: "host:port" of the Valkey/Redis endpoint (GENAI_LIMIT_STORE).
+    store: str
+    tls: bool
+    #: The OCI Cache user: its name (AUTH's username) and OCID (named in the identity-token request).
+    user: str
+    user_id: str
+    cluster_id: str
+    #: Where CreateIdentityToken is served: OCI Cache's API in the region, or the local stack's emulator.
+    identity_endpoint: str
+    failure_mode: str
+    timeout_s: float
 
 
 class SettingsError(Exception):
@@ -111,6 +135,8 @@ class Settings:
     failover_share: float = DEFAULT_FAILOVER_SHARE
     #: Per-client policy (GENAI_CLIENT_POLICIES, see genai_fn/clients.py); None: every client gets the above.
     client_policies: Mapping[str, clients.Policy] | None = None
+    #: None when no client and no default has a token limit: nothing about the store is read or imported.
+    limits: LimitSettings | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -191,6 +217,7 @@ class Settings:
             failover_share=reader.number("GENAI_FAILOVER_SHARE", float, DEFAULT_FAILOVER_SHARE, 0.1, 0.9),
         )
         settings = _with_client_policies(reader, settings)
+        settings = dataclasses.replace(settings, limits=_limits(reader, settings, domain))
         reader.raise_if_failed()
         return settings
 
@@ -222,6 +249,7 @@ class Settings:
             "eager_start": self.eager_start,
             **({"fallback_regions": [r.region for r in self.fallback_regions]} if self.fallback_regions else {}),
             "clients_with_policy": None if self.client_policies is None else len(self.client_policies),
+            **({"limit_store": self.limits.store, "limit_failure": self.limits.failure_mode} if self.limits else {}),
         }
 
 
@@ -240,6 +268,65 @@ def _with_client_policies(reader: _Reader, settings: Settings) -> Settings:
         reader.fail(clients.SETTING, str(exc))
         return settings
     return dataclasses.replace(settings, client_policies=policies)
+
+
+def _limits(reader: _Reader, settings: Settings, domain: str) -> LimitSettings | None:
+    """GENAI_TOKENS_PER_MINUTE, GENAI_TOKEN_QUOTA(_PERIOD) and the GENAI_LIMIT_* store settings.
+
+    None when neither a default nor any client's policy sets a limit: then the store is never reached.
+    """
+    defaults: dict[str, object] = {}
+    if reader.text("GENAI_TOKENS_PER_MINUTE"):
+        defaults["tokens_per_minute"] = (
+            reader.number("GENAI_TOKENS_PER_MINUTE", int, 0, *bounds.TOKENS_PER_MINUTE) or None
+        )
+    if reader.text("GENAI_TOKEN_QUOTA"):
+        defaults["token_quota"] = reader.number("GENAI_TOKEN_QUOTA", int, 0, *bounds.TOKEN_QUOTA) or None
+    if reader.text("GENAI_TOKEN_QUOTA_PERIOD"):
+        defaults["token_quota_period"] = reader.choice("GENAI_TOKEN_QUOTA_PERIOD", bounds.QUOTA_PERIODS, "")
+    try:
+        tpm, quota, period = clients.token_limits(defaults)
+    except ValueError:
+        reader.fail("GENAI_TOKEN_QUOTA_PERIOD", "GENAI_TOKEN_QUOTA and GENAI_TOKEN_QUOTA_PERIOD go together: set both")
+        tpm, quota, period = defaults.get("tokens_per_minute"), None, None  # type: ignore[assignment]
+    failure_mode = reader.choice("GENAI_LIMIT_FAILURE_MODE", bounds.FAILURE_MODES, bounds.DEFAULT_FAILURE_MODE)
+    low, high = bounds.STORE_TIMEOUT_MS
+    timeout_ms = reader.number("GENAI_LIMIT_STORE_TIMEOUT_MS", int, bounds.DEFAULT_STORE_TIMEOUT_MS, low, high)
+    policies = settings.client_policies or {}
+    if tpm is None and quota is None and not any(p.tokens_per_minute or p.token_quota for p in policies.values()):
+        return None
+    store = reader.text("GENAI_LIMIT_STORE")
+    if not store:
+        reader.fail("GENAI_LIMIT_STORE", "is required when a token limit is configured (host:port of OCI Cache)")
+    elif not _HOST_PORT.match(store):
+        reader.fail("GENAI_LIMIT_STORE", f"must be host:port, got {store!r}")
+    user = reader.text("GENAI_LIMIT_STORE_USER", required=True)
+    ids = {
+        "GENAI_LIMIT_STORE_USER_ID": reader.text("GENAI_LIMIT_STORE_USER_ID", required=True),
+        "GENAI_LIMIT_STORE_CLUSTER_ID": reader.text("GENAI_LIMIT_STORE_CLUSTER_ID", required=True),
+    }
+    for name, value in ids.items():
+        if value and not _OCID.match(value):
+            reader.fail(name, f"must be an OCID, got {value!r}")
+    endpoint = reader.text("GENAI_LIMIT_IDENTITY_ENDPOINT").rstrip("/")
+    if endpoint and not endpoint.startswith(("https://", "http://")):
+        reader.fail("GENAI_LIMIT_IDENTITY_ENDPOINT", f"must be an http(s) URL, got {endpoint!r}")
+    if not endpoint:
+        # The oci SDK's RedisIdentityClient: https://redis.{region}.oci.{secondLevelDomain}, base path /20220315.
+        endpoint = f"https://redis.{settings.region}.oci.{domain}/20220315"
+    return LimitSettings(
+        tokens_per_minute=tpm,
+        token_quota=quota,
+        token_quota_period=period,
+        store=store,
+        tls=reader.flag("GENAI_LIMIT_STORE_TLS", default=True),
+        user=user,
+        user_id=ids["GENAI_LIMIT_STORE_USER_ID"],
+        cluster_id=ids["GENAI_LIMIT_STORE_CLUSTER_ID"],
+        identity_endpoint=endpoint,
+        failure_mode=failure_mode,
+        timeout_s=timeout_ms / 1000,
+    )
 
 
 def _realm_domain(reader: _Reader) -> str:

@@ -17,6 +17,13 @@ appends the same lines to .cache/local-stack/invocations.jsonl
 (dev/local/runner.py), each in the envelope Logging gives it: `time` and
 `data.message`.
 
+With `--local`, while `make run` runs with a token limit, the report ends with
+each limited client's current windows read from the local store (used, limit,
+left, reset). Deployed, the store is in a private subnet this command does not
+reach; each limited call's log line carries what the client was told
+(`tokens_remaining`, and `limit`: ok, exceeded, store_unavailable), which
+Logging's search shows (docs/usage-and-alarms.md).
+
 Which lines count, and how they are read, is usage_metrics/metering/lines.py: the
 usage-metrics function counts with the same rules. A line that claims to be an
 invocation but cannot be read is skipped and counted (the count is printed); no line makes the report fail, and a window
@@ -42,6 +49,8 @@ from usage_metrics.metering import lines
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_FILE = ROOT / ".cache" / "local-stack" / "invocations.jsonl"
+#: Where `make run` says how to read its local OCI Cache (dev/local/cache.py), while it runs with a token limit.
+LIMITS_STATE = ROOT / ".cache" / "local-stack" / "limits.json"
 #: Results per SearchLogs page: the API's largest `limit`.
 PAGE_SIZE = 1000
 _DURATION = re.compile(r"^(\d+)([mhd])$")
@@ -297,6 +306,39 @@ def aligned(rows: list[list[str]]) -> list[str]:
     ]
 
 
+def limit_windows(state_file: Path, now: float) -> list[str]:
+    """Lines showing each limited client's current windows in `make run`'s store; none without one."""
+    if not state_file.exists():
+        return []
+    import valkey  # a development dependency: only the local report reads the store
+
+    from genai_fn.limits import windows
+
+    state = json.loads(state_file.read_text())
+    limits: dict[str, dict[str, Any]] = state["limits"]
+    store = valkey.Valkey(host="127.0.0.1", port=state["port"], password=state["password"], socket_timeout=2)
+    rows = [["client", "window", "used", "limit", "left", "resets in"]]
+    try:
+        # Clients without a policy of their own (the defaults, "*") are found by their keys.
+        seen = {k.decode().split("{", 1)[1].split("}", 1)[0] for k in store.scan_iter(match=windows.PREFIX + "*")}
+        for client in sorted({c for c in limits if c != "*"} | (seen if "*" in limits else set())):
+            mine = limits.get(client) or limits["*"]
+            periods = [("minute", mine["tokens_per_minute"]), (mine["token_quota_period"], mine["token_quota"])]
+            for period, limit in periods:
+                if limit is None or period is None:
+                    continue
+                current = windows.window(period, now)
+                raw: Any = store.get(current.key(client))
+                used = int(raw or 0)
+                reset = windows.reset_text(current.seconds_left(now))
+                rows.append([client, period, str(used), str(limit), str(max(0, limit - used)), reset])
+    except valkey.ValkeyError as exc:
+        return [f"Token limits: the local store did not answer ({type(exc).__name__})"]
+    finally:
+        store.close()  # type: ignore[no-untyped-call]
+    return ["", "Token limits (the local store, current windows)", *aligned(rows)]
+
+
 def build(entries: Iterable[Entry], window: Window) -> Report:
     report = Report(window)
     for moment, message in entries:
@@ -343,6 +385,9 @@ def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
         print(f"make usage: {exc}", file=sys.stderr)
         return 2
     print(render(report, args.form or "table"))
+    windows = limit_windows(LIMITS_STATE, (now or datetime.now(timezone.utc)).timestamp()) if args.local else []
+    if windows and not args.form:
+        print("\n".join(windows))
     if report.malformed:
         print(f"warning: {report.malformed} unreadable invocation line(s) skipped", file=sys.stderr)
     return 0

@@ -22,8 +22,9 @@ For each function it measures
   sizes        latency and peak RSS, in a fresh process each, of a 1 MiB request
                and of a 5 MiB streamed answer;
 and, for the project only, the first call of an eagerly started container
-(GENAI_EAGER_START=true). The floor has no size rows (its answer is fixed
-and small) and no installed size of its own. It prints a table, with the
+(GENAI_EAGER_START=true), and the cost of a token limit (dev/bench/limits.py:
+warm overhead and first call with a limit on, beside the same with none).
+The floor has no size rows (its answer is fixed and small) and no installed size of its own. It prints a table, with the
 project's ratios to the naive function and to the floor, and writes JSON.
 
 The naive baseline (naive/func.py) serves only POST …/responses with a model
@@ -50,10 +51,13 @@ from pathlib import Path
 from typing import Any
 
 from dev import image_site as site
+from dev.local.cache import LocalCache
 from dev.local.emulator import Emulator
 from dev.local.proc import ProcessProbe
 from dev.local.runner import FnRunner, PlatformResponse
 from dev.local.stack import Stack
+
+from . import limits as limits_bench
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RESULTS = ROOT / "dev" / "bench" / "results"
@@ -363,6 +367,7 @@ ROWS: list[tuple[str, str, str]] = [
     ("request_1mib_peak_rss_mb", "1 MiB request: peak RSS (MB)", ".1f"),
     ("stream_5mib_ms", "5 MiB streamed answer: latency (ms) †", ".1f"),
     ("stream_5mib_peak_rss_mb", "5 MiB streamed answer: peak RSS (MB) †", ".1f"),
+    *limits_bench.ROWS,
 ]
 
 
@@ -435,6 +440,9 @@ def main(argv: list[str] | None = None) -> int:
             sizes(subject, stack, dependencies, stack.emulator, args.size_calls)
             if subject.name == "project":
                 eager(subject, stack, dependencies, stack.emulator, args.cold)
+                assert stack.issuer is not None
+                with LocalCache(stack.issuer) as cache:
+                    subject.figures.update(limits_bench.measure(stack, cache, dependencies, 200, args.cold))
             print(f"bench: {subject.name} measured in {time.monotonic() - phase:.0f} s", flush=True)
         phase = time.monotonic()
         routes(SUBJECTS, stack, sites, stack.emulator, args.route_calls)

@@ -32,9 +32,11 @@ from pathlib import Path
 import openai
 
 from genai_fn.settings import Settings, SettingsError
+from ops.usage import LIMITS_STATE
 from ops.usage import LOCAL_FILE as INVOCATION_LOG
 
 from . import clients as local_clients
+from .cache import limits_table
 from .connector import UsageMetrics
 from .credentials import claims_of
 from .metrics import RECORD as METRICS_RECORD
@@ -123,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     with ExitStack() as running:
         running.enter_context(stack)
+        if stack.cache is not None:
+            stack.cache.write_state(LIMITS_STATE, limits_table(check_config(stack.config)))
+            running.callback(LIMITS_STATE.unlink, missing_ok=True)
         metering = None
         if args.metrics and stack.issuer is not None:
             # A connector batch every 2 s (Connector Hub's batch window is a setting; Oracle's example is 5 s).
@@ -145,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Function  func.py under fdk (.venv), {args.containers} container(s), pid {pids}")
         print(f"Upstream  {where}")
         print(f"Usage     each call's log line appended to {args.invocations}: make usage ARGS=--local")
+        if stack.cache is not None:
+            store = stack.cache.function_config()["GENAI_LIMIT_STORE"]
+            print(f"Limits    token limits on a local OCI Cache (valkey-server, IAM sign-in) at {store}")
         if metering is not None:
             print("Metrics   usage_metrics/func.py under fdk, fed from that file by a local connector")
             telemetry = metering.telemetry.base_url

@@ -26,7 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 CLIENTS_FILE = ROOT / "terraform" / "clients.auto.tfvars.json"
 #: The policy fields of an api_clients entry (terraform/variables.tf); any other field (key_hashes,
 #: limits, tokens_per_hour: a budget watched by an alarm, terraform/alarms.tf) is not policy and is ignored.
-POLICY_FIELDS = ("families", "max_output_tokens", "models")
+#: The token limits (tokens_per_minute, token_quota, token_quota_period) are enforced by the function.
+POLICY_FIELDS = (
+    "families",
+    "max_output_tokens",
+    "models",
+    "token_quota",
+    "token_quota_period",
+    "tokens_per_minute",
+)
 
 
 @dataclass(frozen=True)

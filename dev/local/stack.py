@@ -29,6 +29,7 @@ from authorizer import keys
 from dev import image_site as site
 from genai_fn.settings import Settings, SettingsError
 
+from . import cache as local_cache
 from . import clients as local_clients
 from .credentials import COMPARTMENT, PROJECT, REGION, Issuer, ResourcePrincipal
 from .emulator import KNOWN_MODELS, Emulator
@@ -48,6 +49,11 @@ MODEL_SETTINGS = (
     "GENAI_MODEL_ALIASES",
     "GENAI_MAX_OUTPUT_TOKENS",
     "GENAI_DEFAULT_OUTPUT_TOKENS",
+    # Token limits for every client (docs/clients.md); the stack then starts a local OCI Cache.
+    "GENAI_TOKENS_PER_MINUTE",
+    "GENAI_TOKEN_QUOTA",
+    "GENAI_TOKEN_QUOTA_PERIOD",
+    "GENAI_LIMIT_FAILURE_MODE",
 )
 #: Settings passed through from the developer's environment in real mode: where the service is, and who signs.
 REAL_SETTINGS = (
@@ -70,8 +76,10 @@ def check_config(config: Mapping[str, str]) -> Settings:
     """The function's settings for `config` on an emulated stack, or SettingsError naming each bad setting.
 
     The function itself would answer every call with the same error; `make run` says it before starting.
+    With a token limit, the local cache's settings are assumed (the stack starts it and fills them in).
     """
-    return Settings.from_environ({"GENAI_PROJECT_OCID": PROJECT, "GENAI_REGION": REGION, **config})
+    store = local_cache.PLACEHOLDER if local_cache.limits_configured(config) else {}
+    return Settings.from_environ({"GENAI_PROJECT_OCID": PROJECT, "GENAI_REGION": REGION, **store, **config})
 
 
 def configured_models(config: Mapping[str, str]) -> frozenset[str]:
@@ -167,6 +175,7 @@ class Stack:
         issuer: Issuer | None = None,
         emulator: Emulator | None = None,
         principal: ResourcePrincipal | None = None,
+        cache: local_cache.LocalCache | None = None,
         api_clients: Mapping[str, Mapping[str, Any]] | None = None,
         cors_allowed_origins: tuple[str, ...] = (),
         invocation_log: Path | None = None,
@@ -207,6 +216,8 @@ class Stack:
         self.issuer: Issuer | None = next(iter(issuers.values()), None)
         self.principal = principal
         self.emulator = emulator
+        #: The local OCI Cache (Valkey) holding token-limit counters: started only when a limit is configured.
+        self.cache = cache
         self.env: dict[str, str] = {}
         self.runners: list[FnRunner] = []
         self.gateway: Gateway | None = None
@@ -221,6 +232,10 @@ class Stack:
                 if self.emulator is None:
                     models = KNOWN_MODELS | configured_models(self.config)
                     self.emulator = self._exit.enter_context(Emulator(self.issuer, models=models))
+                if self.cache is None and local_cache.limits_configured(self.config):
+                    self.cache = self._exit.enter_context(local_cache.LocalCache(self.issuer))
+                if self.cache is not None:
+                    self.config = {**self.cache.function_config(), **self.config}
             self.env = function_env(self.principal, self.emulator, self.config)
             if self.image:
                 self.site_dir = site.build()

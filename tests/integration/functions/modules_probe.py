@@ -5,6 +5,8 @@ so the process is the one OCI Functions would run, with one more path:
   …/__modules          → JSON list of the loaded modules whose top-level package is `openai`
   …/__modules/use-sdk  → the same, after building the SDK client custom logic would use
                          (`service.openai()`): proves the probe can see an import
+  …/__modules/valkey   → the loaded modules of the store client token limits use
+                         (tests/integration/test_token_limits.py)
 Every other call is the real handler's, unchanged.
 """
 
@@ -30,5 +32,6 @@ def handler(ctx, data=None):
         return real.handler(ctx, data)
     if path.endswith("/use-sdk"):
         real.service.openai()
-    loaded = sorted(name for name in sys.modules if name.split(".")[0] == "openai")
+    top = "valkey" if path.endswith("/valkey") else "openai"
+    loaded = sorted(name for name in sys.modules if name.split(".")[0] == top)
     return response.Response(ctx, response_data=json.dumps(loaded), headers={"Content-Type": "application/json"})
