@@ -13,7 +13,7 @@ purpose: what the caller sees locally is what it sees in OCI.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .answer_fields import error_fields
@@ -95,14 +95,25 @@ def not_offered(what: str) -> ApiError:
     )
 
 
-def model_not_found(model: str) -> ApiError:
-    return ApiError(
-        404,
-        f"The model {model[:100]!r} is not served here (see GET …/v1/models).",
-        type="invalid_request_error",
-        param="model",
-        code="model_not_found",
-    )
+def model_not_found(model: str, allowed: Sequence[str] = (), *, for_client: bool = False) -> ApiError:
+    """A model this deployment does not serve, or this client may not use: OpenAI's answer to an unknown model.
+
+    OpenAI answers a model that does not exist, or that the key may not use, with 404
+    `model_not_found` ("The model `…` does not exist or you do not have access to it.",
+    type invalid_request_error), and the SDKs raise NotFoundError for it: code that falls back to
+    another model on NotFoundError does so here too. `allowed` is what the caller may use instead:
+    for a restricted client only its own names (`for_client`), never the rest of the allow-list.
+    OpenAI sends `param: null`; `model` is named here, which no SDK branches on.
+    """
+    said = f"The model `{model[:100]}` does not exist or you do not have access to it"
+    if not allowed:
+        hint = " (see GET …/v1/models)."
+    elif for_client:
+        hint = f"; this client may use: {', '.join(allowed)}."
+    else:
+        names = ", ".join(allowed)
+        hint = f"; this deployment serves: {names} (GENAI_ALLOWED_MODELS, aliases from GENAI_MODEL_ALIASES)."
+    return ApiError(404, said + hint, type="invalid_request_error", param="model", code="model_not_found")
 
 
 def client_forbidden(message: str, *, code: str, param: str | None = None) -> ApiError:

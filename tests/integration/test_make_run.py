@@ -71,5 +71,5 @@ def test_api_clients_of_the_terraform_file_get_keys_and_their_policy(tmp_path) -
     assert "Client    bob: key sk-genai-" in run.stdout and '"models": ["openai.gpt-oss-20b"]' in run.stdout
     assert "Client    carol: key sk-genai-" in run.stdout and "policy none (global)" in run.stdout
     # The sample request names the default model, which bob may not use.
-    assert "the sample request as bob → 403 model_not_allowed_for_client" in run.stdout
-    assert "it may use: openai.gpt-oss-20b." in run.stdout
+    assert "the sample request as bob → 404 model_not_found" in run.stdout
+    assert "this client may use: openai.gpt-oss-20b." in run.stdout
