@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import threading
 from contextlib import ExitStack
@@ -42,6 +43,34 @@ from .metrics import read as read_metrics
 from .metrics import sums as metric_sums
 from .stack import Stack, check_config, developer_config
 
+#: The signals that stop `make run`: Ctrl-C, and what `kill`, a supervisor or an IDE's stop button sends.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Stopped(BaseException):
+    """`make run` was asked to stop by a signal: raised in the main thread, so every `with` unwinds.
+
+    Python's default for SIGTERM ends the process at once, without running any exit: the function
+    containers it started (genai_fn.boot ... func.py handler) would be left running, re-parented to PID 1.
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way swallows it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def stop_on_signals() -> None:
+    """Turn SIGINT and SIGTERM into `Stopped` in the main thread; any later one is ignored while it stops."""
+
+    def stop(signum: int, _frame: object) -> None:
+        for number in STOP_SIGNALS:  # a second Ctrl-C must not cut the clean-up short
+            signal.signal(number, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    for number in STOP_SIGNALS:
+        signal.signal(number, stop)
+
 
 def sample_model(settings: Settings) -> str:
     """The model the sample request names: the first alias (to show it at work), else the default model."""
@@ -49,6 +78,16 @@ def sample_model(settings: Settings) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    stop_on_signals()
+    try:
+        return _run(argv)
+    except Stopped as stopped:
+        # Everything it started has been stopped on the way out (each part is a context manager).
+        print(f"\nStopped ({stopped}).", flush=True)
+        return 0
+
+
+def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dev.local", description=__doc__.split("\n\n")[0])
     parser.add_argument("--once", action="store_true", help="send the sample request and exit")
     parser.add_argument("--port", type=int, default=8080, help="gateway port on 127.0.0.1 (0: any free port)")
@@ -215,10 +254,7 @@ print(c.responses.create(model='{model}', input='Hi').output_text)"
         )
         for runner in [*stack.runners, *([metering.runner] if metering and metering.runner else [])]:
             runner.echo_logs = True
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            print("\nStopping.")
+        threading.Event().wait()  # until a stop signal raises `Stopped`
     return 0
 
 
