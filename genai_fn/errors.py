@@ -256,12 +256,14 @@ def from_upstream(
     region: str,
     retry_after_s: float | None,
     resource: str = "",
+    api_key: bool = False,
 ) -> ApiError:
     """Translate a failed upstream answer into what the caller should get.
 
     `resource` names what the request's path points at ("response",
     "conversation", "file"...) when it names one by id: there a 404 most likely
-    means the id does not exist, not that IAM refused the function.
+    means the id does not exist, not that IAM refused the function. `api_key`:
+    the function sent an API key (OCI_AUTH=api_key), so a refusal is about the key.
     """
     upstream_message, upstream_code = error_fields(content)
     request_id = upstream_request_id(headers)
@@ -283,6 +285,15 @@ def from_upstream(
         )
     if status in (401, 403, 404):
         label = upstream_code or {401: "NotAuthenticated", 403: "Forbidden", 404: "NotAuthorizedOrNotFound"}[status]
+        if api_key:
+            return ApiError(
+                502,
+                f"OCI Generative AI refused the API key (OCI_AUTH=api_key): {status} {label}{ref}. Check that the "
+                f"key is active and was created in {region or 'the configured region'} (a key works in its own "
+                "region only), that an IAM policy grants it access, and GENAI_PROJECT_OCID.",
+                type="server_error",
+                code="upstream_not_authorized",
+            )
         return ApiError(
             502,
             f"OCI Generative AI refused the function's identity: {status} {label}{ref}. "

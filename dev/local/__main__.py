@@ -4,7 +4,9 @@ python -m dev.local                 # emulated OCI; serve until Ctrl-C
 python -m dev.local --once          # one sample request, then exit
 python -m dev.local --failover      # regional failover: home throttled, a 2nd emulator serves (failover.py)
 python -m dev.local --real          # the real OCI Generative AI, signed with your OCI CLI session
-                                # (needs GENAI_PROJECT_OCID and GENAI_REGION; OCI_AUTH=session by default)
+                                # (needs GENAI_PROJECT_OCID and GENAI_REGION; OCI_AUTH=session by default),
+                                # or with your Generative AI API key (OCI_GENAI_API_KEY or _FILE set: OCI_AUTH=api_key)
+python -m dev.local --api-key       # emulated, the function sending an API key the local stack issued
 python -m dev.local --no-metrics    # without the usage-metrics function and its emulated Monitoring
 
 Emulated, the usage-metrics function (usage_metrics/) runs beside the main one: a
@@ -94,6 +96,11 @@ def _run(argv: list[str] | None) -> int:
     parser.add_argument("--prefix", default="", help="gateway path prefix, like the deployment's (e.g. /genai)")
     parser.add_argument("--containers", type=int, default=1, help="function containers behind the gateway")
     parser.add_argument("--real", action="store_true", help="call the real OCI Generative AI instead of the emulator")
+    parser.add_argument(
+        "--api-key",
+        action="store_true",
+        help="emulated, but the function sends a Generative AI API key the local stack issued (OCI_AUTH=api_key)",
+    )
     parser.add_argument("--input", default="Hello from a local OCI Function!", help="the sample request's input")
     parser.add_argument(
         "--venv",
@@ -131,6 +138,8 @@ def _run(argv: list[str] | None) -> int:
 
         return failover.run(port=args.port, prefix=args.prefix, image=not args.venv, once=args.once)
 
+    if args.real and args.api_key:
+        parser.error("--api-key is the emulated API-key path; with --real, set OCI_GENAI_API_KEY or _FILE instead")
     if args.real and not os.environ.get("GENAI_PROJECT_OCID"):
         parser.error("--real needs GENAI_PROJECT_OCID (and GENAI_REGION) in the environment")
 
@@ -159,6 +168,7 @@ def _run(argv: list[str] | None) -> int:
         api_clients=clients_file.api_clients,
         cors_allowed_origins=clients_file.cors_allowed_origins,
         invocation_log=args.invocations,
+        api_key=args.api_key,
     )
     with ExitStack() as running:
         running.enter_context(stack)
@@ -191,6 +201,8 @@ def _run(argv: list[str] | None) -> int:
         allowed = ", ".join(sorted(settings.allowed_models)) if settings.allowed_models is not None else "any"
         aliases = ", ".join(f"{k} → {v}" for k, v in settings.model_aliases.items()) or "none"
         print(f"Models    default {settings.default_model}; allowed: {allowed}; aliases: {aliases}")
+        if stack.api_key_file:
+            print(f"Identity  a Generative AI API key the emulator issued (OCI_AUTH=api_key, {stack.api_key_file})")
         if stack.principal:
             claims = claims_of(stack.principal.token)
             print(f"Identity  emulated resource principal {claims['res_id']} (keys in {stack.principal.directory})")
@@ -208,7 +220,8 @@ def _run(argv: list[str] | None) -> int:
         print(f"  usage:       {response.usage.model_dump(include={'input_tokens', 'output_tokens'})}")  # type: ignore[union-attr]
         if stack.emulator:
             call = stack.emulator.calls[-1]
-            print(f"  upstream:    {call.method} {call.path} → {call.status}, signature verified (jti {call.jti})")
+            checked = "API key accepted" if stack.api_key_file else "signature verified"
+            print(f"  upstream:    {call.method} {call.path} → {call.status}, {checked} (jti {call.jti})")
         for name, client_key in stack.client_keys.keys.items():
             policy = {k: v for k, v in clients_file.api_clients[name].items() if k in local_clients.POLICY_FIELDS}
             print(f"Client    {name}: key {client_key}; policy {json.dumps(policy) if policy else 'none (global)'}")
