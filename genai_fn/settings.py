@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -284,7 +285,7 @@ def _api_key(reader: _Reader, auth_mode: str) -> str:
     else:
         path, where = reader.text("OCI_GENAI_API_KEY_FILE"), "OCI_GENAI_API_KEY_FILE"
         try:
-            with open(path, encoding="ascii") as f:
+            with open(os.path.expanduser(path), encoding="ascii") as f:
                 key = f.read(8192).strip()
         except (OSError, UnicodeDecodeError) as exc:
             reader.fail(where, f"cannot read {path}: {type(exc).__name__}")
