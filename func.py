@@ -20,7 +20,7 @@ import time
 from fdk import response
 
 from genai_fn import errors, logs, routes
-from genai_fn.http import Reply, Request
+from genai_fn.http import REQUEST_ID_HEADER, Reply, Request
 from genai_fn.service import Service
 
 # Settings are read and validated now, once per container; the model client is
@@ -43,6 +43,10 @@ def handler(ctx, data=None):
         logs.crash(request.call_id)
         reply = Reply.error(errors.internal(request.call_id), request.call_id)
 
+    if request.call_id:
+        # The id the call's log line carries, where openai SDKs read a request id (`response._request_id`,
+        # openai-node's `_request_id`): a client's log and the function's meet on it.
+        reply.headers[REQUEST_ID_HEADER] = request.call_id
     logs.invocation(
         call_id=request.call_id,
         method=request.method,

@@ -3,8 +3,10 @@
 In OCI Functions the function signs with its own resource principal: no keys to
 store or rotate. Off OCI (a laptop, CI against a real tenancy) the same code can
 sign as a user, through a session token or an API-key profile, or as a compute
-instance. `OCI_AUTH` picks one; `auto` picks the resource principal when the
-platform provides one and the OCI CLI profile otherwise.
+instance, or send a Generative AI API key (`api_key`: local development only,
+refused in a deployed function by genai_fn/settings.py). `OCI_AUTH` picks one;
+`auto` picks the resource principal when the platform provides one and the OCI
+CLI profile otherwise.
 
 Every failure becomes a `CredentialsError` that says which mode was tried and
 what is missing, never a traceback.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import configparser
 import os
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 
 import httpx
 
@@ -44,8 +46,35 @@ def resolve_mode(requested: str, environ: Mapping[str, str], config_file: str, p
     )
 
 
-def build_auth(mode: str, environ: Mapping[str, str], config_file: str, profile: str) -> httpx.Auth:
+class ApiKeyAuth(httpx.Auth):
+    """Sends a Generative AI API key as `Authorization: Bearer <key>` (OCI_AUTH=api_key).
+
+    Oracle: "When your application calls an OCI Generative AI model endpoint, include either secret in
+    the Authorization header" (https://docs.oracle.com/iaas/Content/generative-ai/api-keys.htm); its
+    OpenAI SDK example passes the key as `api_key` and still names the project, which travels as
+    `OpenAI-Project` (https://docs.oracle.com/en-us/iaas/Content/generative-ai/use-project.htm, option one).
+    The header replaces whatever the OpenAI SDK put there (`service.openai()`'s "not-used").
+    """
+
+    def __init__(self, key: str) -> None:
+        self._header = f"Bearer {key}"
+
+    def __repr__(self) -> str:  # never the key, whoever prints the client
+        return "ApiKeyAuth(<key>)"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._header
+        yield request
+
+
+def build_auth(
+    mode: str, environ: Mapping[str, str], config_file: str, profile: str, *, api_key: str = ""
+) -> httpx.Auth:
     """An `httpx.Auth` that signs every request as `mode`, or `CredentialsError`."""
+    if mode == "api_key":
+        if not api_key:  # settings refuse this first; said here too, for a caller that skips them
+            raise CredentialsError("OCI_AUTH=api_key: no key (OCI_GENAI_API_KEY or OCI_GENAI_API_KEY_FILE)")
+        return ApiKeyAuth(api_key)
     # Imported here: oci is the heaviest import of the function, and only
     # calls that reach the model need it (not /health, not rejected input).
     sdk_import.import_signer()

@@ -12,6 +12,9 @@ concurrency) answers its first call as fast as any later one.
 Eager start is opt-in because it moves the import time from the first call to
 container start: worth it when containers are started before they are needed,
 neutral otherwise.
+
+It also logs an answer the Fn agent no longer waited for (`delivery.watch`): the
+one sign of a caller gone that the function's process can see.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Mapping
 import fdk
 from fdk import customer_code
 
+from . import delivery
 from .settings import Settings, SettingsError
 
 
@@ -47,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         function.handler()
         # fdk imports its call runner on the first call; pay that now too.
         importlib.import_module("fdk.runner")
+    delivery.watch()
     fdk.handle(function)
 
 

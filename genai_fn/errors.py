@@ -13,7 +13,7 @@ purpose: what the caller sees locally is what it sees in OCI.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .answer_fields import error_fields
@@ -95,14 +95,25 @@ def not_offered(what: str) -> ApiError:
     )
 
 
-def model_not_found(model: str) -> ApiError:
-    return ApiError(
-        404,
-        f"The model {model[:100]!r} is not served here (see GET …/v1/models).",
-        type="invalid_request_error",
-        param="model",
-        code="model_not_found",
-    )
+def model_not_found(model: str, allowed: Sequence[str] = (), *, for_client: bool = False) -> ApiError:
+    """A model this deployment does not serve, or this client may not use: OpenAI's answer to an unknown model.
+
+    OpenAI answers a model that does not exist, or that the key may not use, with 404
+    `model_not_found` ("The model `…` does not exist or you do not have access to it.",
+    type invalid_request_error), and the SDKs raise NotFoundError for it: code that falls back to
+    another model on NotFoundError does so here too. `allowed` is what the caller may use instead:
+    for a restricted client only its own names (`for_client`), never the rest of the allow-list.
+    OpenAI sends `param: null`; `model` is named here, which no SDK branches on.
+    """
+    said = f"The model `{model[:100]}` does not exist or you do not have access to it"
+    if not allowed:
+        hint = " (see GET …/v1/models)."
+    elif for_client:
+        hint = f"; this client may use: {', '.join(allowed)}."
+    else:
+        names = ", ".join(allowed)
+        hint = f"; this deployment serves: {names} (GENAI_ALLOWED_MODELS, aliases from GENAI_MODEL_ALIASES)."
+    return ApiError(404, said + hint, type="invalid_request_error", param="model", code="model_not_found")
 
 
 def client_forbidden(message: str, *, code: str, param: str | None = None) -> ApiError:
@@ -270,12 +281,14 @@ def from_upstream(
     region: str,
     retry_after_s: float | None,
     resource: str = "",
+    api_key: bool = False,
 ) -> ApiError:
     """Translate a failed upstream answer into what the caller should get.
 
     `resource` names what the request's path points at ("response",
     "conversation", "file"...) when it names one by id: there a 404 most likely
-    means the id does not exist, not that IAM refused the function.
+    means the id does not exist, not that IAM refused the function. `api_key`:
+    the function sent an API key (OCI_AUTH=api_key), so a refusal is about the key.
     """
     upstream_message, upstream_code = error_fields(content)
     request_id = upstream_request_id(headers)
@@ -297,6 +310,15 @@ def from_upstream(
         )
     if status in (401, 403, 404):
         label = upstream_code or {401: "NotAuthenticated", 403: "Forbidden", 404: "NotAuthorizedOrNotFound"}[status]
+        if api_key:
+            return ApiError(
+                502,
+                f"OCI Generative AI refused the API key (OCI_AUTH=api_key): {status} {label}{ref}. Check that the "
+                f"key is active and was created in {region or 'the configured region'} (a key works in its own "
+                "region only), that an IAM policy grants it access, and GENAI_PROJECT_OCID.",
+                type="server_error",
+                code="upstream_not_authorized",
+            )
         return ApiError(
             502,
             f"OCI Generative AI refused the function's identity: {status} {label}{ref}. "

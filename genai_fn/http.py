@@ -24,6 +24,9 @@ from . import errors
 JSON_TYPES = ("application/json",)
 #: The Fn platform's header namespace (Fn-Intent, Fn-Deadline, Fn-Http-*): never taken from a client.
 FN_PREFIX = "fn-"
+#: Every answer carries the call id (Fn-Call-Id, the log line's `call_id`) here: the header OpenAI's own API
+#: answers with and its SDKs read (openai-python `response._request_id`).
+REQUEST_ID_HEADER = "x-request-id"
 #: Deeper than this is no real request. Well below the interpreter's recursion limit, so that a body
 #: json.loads accepted cannot fail later, when it is serialised again (a model alias, a token cap).
 MAX_JSON_DEPTH = 128

@@ -759,26 +759,12 @@ def _check_generation(
     model = settings.resolve_model(requested)
     if model is None:
         record.model = REFUSED_MODEL
-        names = ", ".join(settings.served_models())
-        raise errors.bad_request(
-            f"Model {requested[:100]!r} is not allowed here; allowed: {names} "
-            "(GENAI_ALLOWED_MODELS, aliases from GENAI_MODEL_ALIASES).",
-            param="model",
-            code="model_not_allowed",
-        )
+        if policy is not None and policy.models is not None:  # it learns only what GET …/v1/models shows it
+            raise errors.model_not_found(requested, _client_models(policy, settings), for_client=True)
+        raise errors.model_not_found(requested, settings.served_models())
     if policy is not None and not clients.allows_model(policy, model, settings.resolve_model):
         record.model = REFUSED_MODEL
-        mine = sorted(
-            {
-                *(policy.models or ()),
-                *(n for n in settings.served_models() if clients.allows_model(policy, n, settings.resolve_model)),
-            }
-        )
-        raise errors.client_forbidden(
-            f"This client may not use the model {requested[:100]!r}; it may use: {', '.join(mine)}.",
-            param="model",
-            code="model_not_allowed_for_client",
-        )
+        raise errors.model_not_found(requested, _client_models(policy, settings), for_client=True)
     payload["model"] = model
     record.model = model
 
@@ -834,6 +820,12 @@ def _check_choices(payload: dict[str, Any], client_cap: bool) -> None:
             param="n",
             code="n_not_allowed",
         )
+
+
+def _client_models(policy: clients.Policy, settings: Settings) -> list[str]:
+    """The names a restricted client may use: what GET …/v1/models lists for it, and its own policy's names."""
+    allowed = (n for n in settings.served_models() if clients.allows_model(policy, n, settings.resolve_model))
+    return sorted({*(policy.models or ()), *allowed})
 
 
 def _check_input(payload: dict[str, Any]) -> None:

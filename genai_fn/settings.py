@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,15 @@ from typing import TypeVar
 from . import clients
 from .limits import bounds
 
-AUTH_MODES = ("auto", "resource_principal", "session", "user_principal", "instance_principal")
+AUTH_MODES = ("auto", "resource_principal", "session", "user_principal", "instance_principal", "api_key")
+#: A Generative AI API key (OCI_AUTH=api_key, local development only), as a value or as a file holding it.
+API_KEY_SETTINGS = ("OCI_GENAI_API_KEY", "OCI_GENAI_API_KEY_FILE")
+#: Set in every OCI Functions container (Oracle's "Environment Variables Populated by OCI Functions",
+#: https://docs.oracle.com/en-us/iaas/Content/Functions/Tasks/functionsenvironmentvariables.htm, and the
+#: resource principal's): any of them means the function is deployed, where an API key is refused.
+DEPLOYED_MARKERS = ("OCI_RESOURCE_PRINCIPAL_VERSION", "FN_APP_ID", "FN_FN_ID")
+#: What a key must look like to travel in a header: printable ASCII without spaces.
+_API_KEY = re.compile(r"^[\x21-\x7e]{8,4096}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DEFAULT_MODEL = "openai.gpt-oss-120b"
 DEFAULT_REALM_DOMAIN = "oraclecloud.com"
@@ -137,6 +146,8 @@ class Settings:
     client_policies: Mapping[str, clients.Policy] | None = None
     #: None when no client and no default has a token limit: nothing about the store is read or imported.
     limits: LimitSettings | None = None
+    #: The Generative AI API key of OCI_AUTH=api_key (local development only); "" otherwise. Never shown.
+    api_key: str = dataclasses.field(default="", repr=False)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -218,6 +229,7 @@ class Settings:
         )
         settings = _with_client_policies(reader, settings)
         settings = dataclasses.replace(settings, limits=_limits(reader, settings, domain))
+        settings = dataclasses.replace(settings, api_key=_api_key(reader, settings.auth_mode))
         reader.raise_if_failed()
         return settings
 
@@ -327,6 +339,49 @@ def _limits(reader: _Reader, settings: Settings, domain: str) -> LimitSettings |
         failure_mode=failure_mode,
         timeout_s=timeout_ms / 1000,
     )
+
+
+def _api_key(reader: _Reader, auth_mode: str) -> str:
+    """The API key of OCI_AUTH=api_key, read once; refused in a deployed function. Never quoted in an error.
+
+    Oracle offers two ways to reach the OpenAI-compatible endpoint: "Use API keys for testing and early
+    development. Use IAM-based authentication for production workloads and OCI-managed environments"
+    (https://docs.oracle.com/en-us/iaas/Content/generative-ai/oci-genai-auth.htm). A key in a deployed
+    function would sit in its configuration, readable by whoever may read the function: refused there.
+    """
+    named = [name for name in API_KEY_SETTINGS if reader.text(name)]
+    deployed = [name for name in DEPLOYED_MARKERS if reader.text(name)]
+    if deployed and (auth_mode == "api_key" or named):
+        reader.fail(
+            "OCI_AUTH" if auth_mode == "api_key" else named[0],
+            f"an API key is for local development only, and this function runs in OCI Functions ({deployed[0]} is "
+            "set): it signs with its resource principal. Remove OCI_AUTH=api_key and OCI_GENAI_API_KEY(_FILE).",
+        )
+        return ""
+    if auth_mode != "api_key":
+        return ""
+    if len(named) != 1:
+        reader.fail(
+            "OCI_GENAI_API_KEY",
+            "OCI_AUTH=api_key needs the key: set exactly one of OCI_GENAI_API_KEY (the key) or "
+            "OCI_GENAI_API_KEY_FILE (a file holding it)" + (", not both" if named else ""),
+        )
+        return ""
+    if named[0] == "OCI_GENAI_API_KEY":
+        key, where = reader.text("OCI_GENAI_API_KEY"), "OCI_GENAI_API_KEY"
+    else:
+        path, where = reader.text("OCI_GENAI_API_KEY_FILE"), "OCI_GENAI_API_KEY_FILE"
+        try:
+            with open(os.path.expanduser(path), encoding="ascii") as f:
+                key = f.read(8192).strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reader.fail(where, f"cannot read {path}: {type(exc).__name__}")
+            return ""
+    if not _API_KEY.match(key):
+        # Not quoted: the value is a secret, whatever is wrong with it.
+        reader.fail(where, "is not an API key (8 to 4096 printable characters, no spaces)")
+        return ""
+    return key
 
 
 def _realm_domain(reader: _Reader) -> str:

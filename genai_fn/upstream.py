@@ -140,7 +140,9 @@ class Upstream:
     def _build_http(self) -> httpx.Client:
         s = self._settings
         try:
-            signer = auth.build_auth(self._resolve_mode(), self._environ, s.oci_config_file, s.oci_profile)
+            signer = auth.build_auth(
+                self._resolve_mode(), self._environ, s.oci_config_file, s.oci_profile, api_key=s.api_key
+            )
         except auth.CredentialsError as exc:
             # Not cached: the next call tries again (files may appear or be rotated).
             raise errors.credentials_unavailable(str(exc)) from exc
@@ -192,7 +194,8 @@ class Upstream:
         client = self.http()
 
         def answer(request: httpx.Request) -> httpx.Response:
-            if "signature" not in request.headers.get("authorization", "").lower():
+            said = request.headers.get("authorization", "")
+            if "signature" not in said.lower() and not (isinstance(client.auth, auth.ApiKeyAuth) and said):
                 raise errors.credentials_unavailable("warm-up request was not signed")
             return httpx.Response(200, json={})
 
@@ -300,6 +303,7 @@ class Upstream:
                 region=self._settings.region,
                 retry_after_s=wait,
                 resource=out.resource,
+                api_key=isinstance(client.auth, auth.ApiKeyAuth),
             )
             return _Attempt(error, retry.Failure.STATUS, response.status_code, wait)
 

@@ -189,8 +189,24 @@ def classify(step: str, status: int, body: bytes, ctx: Context) -> Finding | Non
             f'Set genai_function_verb = "manage" (or add: {ctx.statement("manage")}) and apply.',
             status,
         )
-    if code == "model_not_allowed":
-        return Finding("model_not_allowed", message, "Add the model to genai_allowed_models and apply.", status)
+    if status == 404 and code == "model_not_found":
+        # The function's own refusal (genai_fn/errors.py model_not_found): OCI's unknown model is a 400 and passes
+        # on as it came, so a 404 with this code is this deployment's allow-list or this client's policy.
+        if "this client may use" in message:
+            return Finding(
+                "model_not_allowed_for_client",
+                message,
+                "Run smoke with a model this key's client may use (ARGS=--model <name>), or add the model to the "
+                "client's `models` in api_clients (or jwt_clients) and apply.",
+                status,
+            )
+        return Finding(
+            "model_not_allowed",
+            message,
+            "Add the model to genai_allowed_models (or map it with genai_model_aliases) and apply, or run smoke "
+            "with a model the deployment serves (ARGS=--model <name>).",
+            status,
+        )
     low = message.lower()
     if (
         status in (400, 404)

@@ -4,7 +4,9 @@ python -m dev.local                 # emulated OCI; serve until Ctrl-C
 python -m dev.local --once          # one sample request, then exit
 python -m dev.local --failover      # regional failover: home throttled, a 2nd emulator serves (failover.py)
 python -m dev.local --real          # the real OCI Generative AI, signed with your OCI CLI session
-                                # (needs GENAI_PROJECT_OCID and GENAI_REGION; OCI_AUTH=session by default)
+                                # (needs GENAI_PROJECT_OCID and GENAI_REGION; OCI_AUTH=session by default),
+                                # or with your Generative AI API key (OCI_GENAI_API_KEY or _FILE set: OCI_AUTH=api_key)
+python -m dev.local --api-key       # emulated, the function sending an API key the local stack issued
 python -m dev.local --no-metrics    # without the usage-metrics function and its emulated Monitoring
 
 Emulated, the usage-metrics function (usage_metrics/) runs beside the main one: a
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import threading
 from contextlib import ExitStack
@@ -44,6 +47,34 @@ from .metrics import read as read_metrics
 from .metrics import sums as metric_sums
 from .stack import Stack, check_config, developer_config
 
+#: The signals that stop `make run`: Ctrl-C, and what `kill`, a supervisor or an IDE's stop button sends.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Stopped(BaseException):
+    """`make run` was asked to stop by a signal: raised in the main thread, so every `with` unwinds.
+
+    Python's default for SIGTERM ends the process at once, without running any exit: the function
+    containers it started (genai_fn.boot ... func.py handler) would be left running, re-parented to PID 1.
+    A BaseException, like KeyboardInterrupt, so that no `except Exception` on the way swallows it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def stop_on_signals() -> None:
+    """Turn SIGINT and SIGTERM into `Stopped` in the main thread; any later one is ignored while it stops."""
+
+    def stop(signum: int, _frame: object) -> None:
+        for number in STOP_SIGNALS:  # a second Ctrl-C must not cut the clean-up short
+            signal.signal(number, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    for number in STOP_SIGNALS:
+        signal.signal(number, stop)
+
 
 def sample_model(settings: Settings) -> str:
     """The model the sample request names: the first alias (to show it at work), else the default model."""
@@ -51,12 +82,27 @@ def sample_model(settings: Settings) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    stop_on_signals()
+    try:
+        return _run(argv)
+    except Stopped as stopped:
+        # Everything it started has been stopped on the way out (each part is a context manager).
+        print(f"\nStopped ({stopped}).", flush=True)
+        return 0
+
+
+def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dev.local", description=__doc__.split("\n\n")[0])
     parser.add_argument("--once", action="store_true", help="send the sample request and exit")
     parser.add_argument("--port", type=int, default=8080, help="gateway port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--prefix", default="", help="gateway path prefix, like the deployment's (e.g. /genai)")
     parser.add_argument("--containers", type=int, default=1, help="function containers behind the gateway")
     parser.add_argument("--real", action="store_true", help="call the real OCI Generative AI instead of the emulator")
+    parser.add_argument(
+        "--api-key",
+        action="store_true",
+        help="emulated, but the function sends a Generative AI API key the local stack issued (OCI_AUTH=api_key)",
+    )
     parser.add_argument("--input", default="Hello from a local OCI Function!", help="the sample request's input")
     parser.add_argument(
         "--venv",
@@ -94,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return failover.run(port=args.port, prefix=args.prefix, image=not args.venv, once=args.once)
 
+    if args.real and args.api_key:
+        parser.error("--api-key is the emulated API-key path; with --real, set OCI_GENAI_API_KEY or _FILE instead")
     if args.real and not os.environ.get("GENAI_PROJECT_OCID"):
         parser.error("--real needs GENAI_PROJECT_OCID (and GENAI_REGION) in the environment")
 
@@ -122,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         api_clients=clients_file.api_clients,
         cors_allowed_origins=clients_file.cors_allowed_origins,
         invocation_log=args.invocations,
+        api_key=args.api_key,
     )
     with ExitStack() as running:
         running.enter_context(stack)
@@ -160,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         allowed = ", ".join(sorted(settings.allowed_models)) if settings.allowed_models is not None else "any"
         aliases = ", ".join(f"{k} → {v}" for k, v in settings.model_aliases.items()) or "none"
         print(f"Models    default {settings.default_model}; allowed: {allowed}; aliases: {aliases}")
+        if stack.api_key_file:
+            print(f"Identity  a Generative AI API key the emulator issued (OCI_AUTH=api_key, {stack.api_key_file})")
         if stack.principal:
             claims = claims_of(stack.principal.token)
             print(f"Identity  emulated resource principal {claims['res_id']} (keys in {stack.principal.directory})")
@@ -177,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  usage:       {response.usage.model_dump(include={'input_tokens', 'output_tokens'})}")  # type: ignore[union-attr]
         if stack.emulator:
             call = stack.emulator.calls[-1]
-            print(f"  upstream:    {call.method} {call.path} → {call.status}, signature verified (jti {call.jti})")
+            checked = "API key accepted" if stack.api_key_file else "signature verified"
+            print(f"  upstream:    {call.method} {call.path} → {call.status}, {checked} (jti {call.jti})")
         for name, client_key in stack.client_keys.keys.items():
             policy = {k: v for k, v in clients_file.api_clients[name].items() if k in local_clients.POLICY_FIELDS}
             print(f"Client    {name}: key {client_key}; policy {json.dumps(policy) if policy else 'none (global)'}")
@@ -223,10 +275,7 @@ print(c.responses.create(model='{model}', input='Hi').output_text)"
         )
         for runner in [*stack.runners, *([metering.runner] if metering and metering.runner else [])]:
             runner.echo_logs = True
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            print("\nStopping.")
+        threading.Event().wait()  # until a stop signal raises `Stopped`
     return 0
 
 

@@ -14,9 +14,12 @@ folder and can rotate them while the function runs).
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -80,6 +83,29 @@ class Issuer:
         self._key = new_rsa_key()
         #: The jti of every token issued, so a test can revoke them all at once.
         self.issued: list[str] = []
+        #: SHA-256 of each Generative AI API key issued → what the key stands for (only hashes are kept).
+        self._api_keys: dict[bytes, dict[str, Any]] = {}
+
+    def issue_api_key(self, compartment: str = COMPARTMENT) -> str:
+        """A Generative AI API key (a secret string, sent as `Authorization: Bearer <key>`), valid here only.
+
+        Plays the Generative AI service's API keys (https://docs.oracle.com/iaas/Content/generative-ai/api-keys.htm):
+        a service-specific secret, not an IAM signing key; Oracle's examples show it as `sk-…`.
+        """
+        key = "sk-" + secrets.token_urlsafe(36)
+        self._api_keys[hashlib.sha256(key.encode()).digest()] = {
+            "res_compartment": compartment,
+            "jti": f"api-key-{len(self._api_keys) + 1}",
+        }
+        return key
+
+    def api_key_claims(self, key: str) -> dict[str, Any]:
+        """What an API key this issuer issued stands for; `SignatureError` (never quoting the key) otherwise."""
+        digest = hashlib.sha256(key.encode(errors="replace")).digest()
+        for known, claims in self._api_keys.items():
+            if hmac.compare_digest(known, digest):
+                return dict(claims)
+        raise SignatureError("the API key is not valid")
 
     def issue(
         self,

@@ -61,8 +61,5 @@ def run(*, port: int, prefix: str, image: bool, once: bool) -> int:
         print("""  -d '{"messages": [{"role": "user", "content": "Hi"}]}'""")
         for runner in stack.runners:
             runner.echo_logs = True
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            print("\nStopping.")
+        threading.Event().wait()  # until SIGINT or SIGTERM stops it (dev/local/__main__.py: `Stopped`)
     return 0

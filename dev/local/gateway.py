@@ -35,6 +35,13 @@ As the deployment does:
   Access-Control-Allow-Origin and the exposed headers; an unlisted origin gets no
   CORS headers (the browser then refuses), as a CORS policy is assumed to do.
 
+A client that goes away while its call runs (its own timeout, shorter than the
+function's) does not stop the call: the container finishes and logs its answer,
+as the platform gives the function no sign of it (genai_fn/delivery.py). The
+local gateway then logs `client gone before the answer` with the call id, status
+and time, and keeps the call id in `undelivered`: the answer was paid for and
+thrown away (docs/clients.md, "Whole answers and client timeouts").
+
 Other gateway-level refusals (404 no route, 405, 413, 429) cannot be shaped in a
 deployment and look like API Gateway's own: `{"code": 404, "message": "Not
 Found"}` and so on, not like the function's OpenAI-shaped errors. No
@@ -138,6 +145,8 @@ class Gateway:
         self.routes = tuple(routes)
         self.cors_allowed_origins = tuple(cors_allowed_origins)
         self.served = 0
+        #: Call ids of answers whose client had gone when they were ready (see the module's docstring).
+        self.undelivered: list[str] = []
         self._server = BackgroundServer("genai-gateway", host, port)
         self._idle: asyncio.Queue[FnRunner] | None = None
 
@@ -258,6 +267,16 @@ class Gateway:
         finally:
             self._idle.put_nowait(runner)
         self.served += 1
+        if request.transport is None or request.transport.is_closing():
+            self.undelivered.append(answer.call_id)
+            log.warning(
+                "client gone before the answer: call %s, %s %s → %s after %.0f ms, thrown away",
+                answer.call_id,
+                request.method,
+                request.path,
+                answer.status,
+                answer.elapsed_s * 1000,
+            )
         headers = {k: v for k, v in answer.headers.items() if k not in ("content-length", "transfer-encoding")}
         headers["opc-request-id"] = uuid.uuid4().hex.upper()
         return web.Response(status=answer.status, body=answer.body, headers=headers)

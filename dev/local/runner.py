@@ -117,7 +117,18 @@ class FnRunner:
         return self._process.pid if self._process else None
 
     def start(self, ready_timeout_s: float = 30.0) -> FnRunner:
-        """Start the fdk process and wait until its socket is ready."""
+        """Start the fdk process and wait until its socket is ready.
+
+        Whatever interrupts the wait (`make run` stopped by a signal, dev/local/__main__.py) stops the process
+        first: a caller's `with` registers `stop` only once `start` has returned.
+        """
+        try:
+            return self._start(ready_timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, ready_timeout_s: float) -> FnRunner:
         self._dir = tempfile.mkdtemp(prefix="genai-fn-")
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

@@ -11,12 +11,17 @@ with `Stack.new_runner`; runner tests need no gateway).
 
 Pointed at a real tenancy (`real=True`), the emulator and the emulated
 principal are left out and the function signs with the developer's own OCI
-identity (OCI_AUTH=session by default) against the real Generative AI service.
+identity (OCI_AUTH=session by default) against the real Generative AI service,
+or sends their Generative AI API key (OCI_AUTH=api_key, the default when
+OCI_GENAI_API_KEY or OCI_GENAI_API_KEY_FILE is set). `api_key=True` tries that
+path on the emulator: no principal, and a key the emulator's issuer issued.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -27,7 +32,7 @@ import httpx
 
 from authorizer import keys
 from dev import image_site as site
-from genai_fn.settings import Settings, SettingsError
+from genai_fn.settings import API_KEY_SETTINGS, Settings, SettingsError
 
 from . import cache as local_cache
 from . import clients as local_clients
@@ -64,6 +69,7 @@ REAL_SETTINGS = (
     "OCI_AUTH",
     "OCI_CONFIG_FILE",
     "OCI_CONFIG_PROFILE",
+    *API_KEY_SETTINGS,
 )
 
 
@@ -100,6 +106,8 @@ def function_env(
     principal: ResourcePrincipal | None = None,
     emulator: Emulator | None = None,
     config: Mapping[str, str] | None = None,
+    *,
+    api_key_file: Path | None = None,
 ) -> dict[str, str]:
     """The function container's environment, for every local container (make run, tests, benchmark).
 
@@ -111,11 +119,24 @@ def function_env(
     the function at the emulator. Real (neither): the settings REAL_SETTINGS names, from
     the developer's environment, signed with their OCI CLI session by default.
     `config` goes on top, as the application's configuration does in OCI.
+    With an emulator and `api_key_file` instead of a principal: a developer's
+    machine sending a Generative AI API key (OCI_AUTH=api_key), no OCI_* or FN_*
+    variables (with them, the function would refuse the key as deployed).
     """
     if principal is None and emulator is None:
         env = {k: os.environ[k] for k in REAL_SETTINGS if os.environ.get(k)}
-        env.setdefault("OCI_AUTH", "session")
+        env.setdefault("OCI_AUTH", "api_key" if any(k in env for k in API_KEY_SETTINGS) else "session")
         return {**env, **(config or {})}
+    if emulator is not None and api_key_file is not None and principal is None:
+        return {
+            "GENAI_PROJECT_OCID": PROJECT,
+            "GENAI_BASE_URL": emulator.base_url,
+            "GENAI_CONTROL_BASE_URL": emulator.control_base_url,
+            "GENAI_COMPARTMENT_OCID": COMPARTMENT,
+            "OCI_AUTH": "api_key",
+            "OCI_GENAI_API_KEY_FILE": str(api_key_file),
+            **(config or {}),
+        }
     if principal is None or emulator is None:
         raise ValueError("an emulated function needs both a resource principal and an emulator")
     return {
@@ -179,11 +200,14 @@ class Stack:
         api_clients: Mapping[str, Mapping[str, Any]] | None = None,
         cors_allowed_origins: tuple[str, ...] = (),
         invocation_log: Path | None = None,
+        api_key: bool = False,
     ) -> None:
         if gateway and containers < 1:
             raise ValueError("the gateway needs at least one function container")
-        if real and (emulator or principal):
-            raise ValueError("a real stack has no emulator and no emulated principal")
+        if real and (emulator or principal or api_key):
+            raise ValueError("a real stack has no emulator and no emulated principal (--real takes your own key)")
+        if api_key and principal:
+            raise ValueError("an API-key stack has no resource principal")
         issuers = {id(i): i for i in (issuer, emulator and emulator.issuer, principal and principal.issuer) if i}
         if len(issuers) > 1:
             raise ValueError("the emulator must trust the issuer of the principal's tokens")
@@ -218,6 +242,10 @@ class Stack:
         self.emulator = emulator
         #: The local OCI Cache (Valkey) holding token-limit counters: started only when a limit is configured.
         self.cache = cache
+        #: Send a Generative AI API key the emulator's issuer issued (OCI_AUTH=api_key) instead of signing.
+        self.api_key = api_key
+        #: The file holding that key (OCI_GENAI_API_KEY_FILE), in a private folder removed on stop.
+        self.api_key_file: Path | None = None
         self.env: dict[str, str] = {}
         self.runners: list[FnRunner] = []
         self.gateway: Gateway | None = None
@@ -227,7 +255,9 @@ class Stack:
         try:
             if not self.real:
                 self.issuer = self.issuer or Issuer()
-                if self.principal is None:
+                if self.api_key:
+                    self.api_key_file = self._write_api_key(self.issuer.issue_api_key())
+                elif self.principal is None:
                     self.principal = self._exit.enter_context(ResourcePrincipal(self.issuer))
                 if self.emulator is None:
                     models = KNOWN_MODELS | configured_models(self.config)
@@ -236,7 +266,7 @@ class Stack:
                     self.cache = self._exit.enter_context(local_cache.LocalCache(self.issuer))
                 if self.cache is not None:
                     self.config = {**self.cache.function_config(), **self.config}
-            self.env = function_env(self.principal, self.emulator, self.config)
+            self.env = function_env(self.principal, self.emulator, self.config, api_key_file=self.api_key_file)
             if self.image:
                 self.site_dir = site.build()
                 self.entrypoint = site.entrypoint()
@@ -256,6 +286,15 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def _write_api_key(self, key: str) -> Path:
+        """The key in a file only its owner reads, in a folder removed when the stack stops."""
+        folder = Path(tempfile.mkdtemp(prefix="genai-api-key-"))  # mode 0700
+        self._exit.callback(shutil.rmtree, folder, ignore_errors=True)
+        path = folder / "api_key"
+        path.touch(mode=0o600)
+        path.write_text(key + "\n")
+        return path
 
     def new_runner(self, config: Mapping[str, str] | None = None, **fields: Any) -> FnRunner:
         """A function container on this stack's environment plus `config`; not started (`with` starts it).

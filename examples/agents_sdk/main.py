@@ -58,7 +58,10 @@ async def main() -> int:
     base_url = os.environ.get("GENAI_ENDPOINT", "http://127.0.0.1:8080/v1")
     model = os.environ.get("GENAI_MODEL", "openai.gpt-oss-120b")
 
-    client = AsyncOpenAI(base_url=base_url, api_key=key)
+    # The function returns each answer whole (docs/clients.md, "Whole answers and client timeouts"): the
+    # read timeout covers the whole generation, so it stays above the function's (func.yaml: 120 s), and
+    # the function, not the SDK, retries what is safe to repeat.
+    client = AsyncOpenAI(base_url=base_url, api_key=key, timeout=130, max_retries=0)
     # The endpoint's client for every agent, never for trace uploads: tracing would send
     # spans to OpenAI's own platform with this key, which is not an OpenAI key.
     set_default_openai_client(client, use_for_tracing=False)

@@ -49,7 +49,15 @@ def main() -> int:
     model = os.environ.get("GENAI_MODEL", "openai.gpt-oss-120b")
 
     for mode, use_responses_api in (("chat_completions", False), ("responses", True)):
-        llm = ChatOpenAI(model=model, base_url=base_url, api_key=SecretStr(key), use_responses_api=use_responses_api)
+        # timeout above the function's own (func.yaml: 120 s), as the answer comes whole; retries are the function's.
+        llm = ChatOpenAI(
+            model=model,
+            base_url=base_url,
+            api_key=SecretStr(key),
+            use_responses_api=use_responses_api,
+            timeout=130,
+            max_retries=0,
+        )
         print(f"{mode}: {llm.invoke('Say hello to OCI.').text}")
         print(f"{mode} + tool: {tool_round_trip(llm, 'What is the weather in Chicago today?')}")
     return 0

@@ -90,7 +90,7 @@ run "cors_on" {
     condition = (
       one(oci_apigateway_deployment.api[0].specification[0].request_policies[0].cors).allowed_origins == tolist(["https://app.example.com"]) &&
       one(oci_apigateway_deployment.api[0].specification[0].request_policies[0].cors).allowed_methods == tolist(["GET", "POST", "DELETE"]) &&
-      one(oci_apigateway_deployment.api[0].specification[0].request_policies[0].cors).exposed_headers == tolist(["X-Output-Tokens-Capped", "X-Upstream-Request-Id", "opc-request-id"]) &&
+      one(oci_apigateway_deployment.api[0].specification[0].request_policies[0].cors).exposed_headers == tolist(["X-Output-Tokens-Capped", "X-Upstream-Request-Id", "opc-request-id", "x-request-id"]) &&
       one(oci_apigateway_deployment.api[0].specification[0].request_policies[0].cors).max_age_in_seconds == 600 &&
       !one(oci_apigateway_deployment.api[0].specification[0].request_policies[0].cors).is_allow_credentials_enabled
     )

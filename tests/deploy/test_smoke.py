@@ -192,3 +192,20 @@ def test_smoke_with_a_wrong_key_on_the_local_stack(stack):
     assert steps["health"].ok and steps["no_key_refused"].ok
     finding = steps["create"].finding
     assert finding is not None and finding.kind == "gateway_auth"
+
+
+@pytest.mark.integration
+def test_smoke_names_the_fix_for_a_refused_model_on_the_local_stack():
+    """The function refuses a model with OpenAI's 404 model_not_found: smoke still says which setting to change."""
+    served = "openai.gpt-oss-120b,openai.gpt-oss-20b"
+    bob = {"models": ["openai.gpt-oss-20b"]}
+    with Stack(image=False, config={"GENAI_ALLOWED_MODELS": served}, api_clients={"bob": bob}) as local:
+        deployment = {s.name: s for s in smoke.Smoke(local.base_url, local.api_keys.key, model="xai.grok-4").run()}
+        as_bob = {s.name: s for s in smoke.Smoke(local.base_url, local.client_keys.keys["bob"]).run()}
+    refused = deployment["create"].finding
+    assert refused is not None and refused.kind == "model_not_allowed" and refused.status == 404
+    assert "genai_allowed_models" in refused.fix and "openai.gpt-oss-20b" in refused.message
+    mine = as_bob["create"].finding
+    assert mine is not None and mine.kind == "model_not_allowed_for_client" and mine.status == 404
+    assert "api_clients" in mine.fix
+    assert mine.message.endswith("this client may use: openai.gpt-oss-20b."), "and nothing bob may not use"

@@ -41,7 +41,7 @@ HANG_S = DEADLINE_S + 5
 LOCAL_CODES = {
     "invalid_json": 400,
     "invalid_request": 400,
-    "model_not_allowed": 400,
+    "model_not_found": 404,
     "duplicate_key": 400,
     "n_not_allowed": 400,
     "payload_too_large": 413,

@@ -49,11 +49,16 @@ def test_a_client_restricted_to_one_model_is_refused_another(clients_stack, emul
         assert small.post("/v1/responses", json={"model": SMALL, "input": "hi"}).status_code == 200
         calls = len(emulator.calls)
         refused = small.post("/v1/responses", json={"model": BIG, "input": "hi"})
-    assert refused.status_code == 403
+    assert refused.status_code == 404
     error = refused.json()["error"]
-    assert error["code"] == "model_not_allowed_for_client" and error["type"] == "permission_error"
-    assert error["param"] == "model" and "gpt-4o-mini" in error["message"] and SMALL in error["message"]
+    assert error["code"] == "model_not_found" and error["type"] == "invalid_request_error"
+    assert error["param"] == "model" and "this client may use: gpt-4o-mini, " + SMALL in error["message"]
     assert len(emulator.calls) == calls, "a refused request never reaches the service"
+    with _as(clients_stack, "small") as small:
+        unknown = small.post("/v1/responses", json={"model": "xai.grok-4", "input": "hi"}).json()["error"]
+    # A model the deployment does not serve either: still only what this client may use, nothing else served here.
+    assert unknown["code"] == "model_not_found" and unknown["message"].endswith(f"may use: gpt-4o-mini, {SMALL}.")
+    assert BIG not in unknown["message"]
     # The unrestricted client may use either model.
     with _as(clients_stack, "free") as free:
         assert free.post("/v1/responses", json={"model": BIG, "input": "hi"}).status_code == 200
@@ -104,14 +109,14 @@ def test_the_simple_route_keeps_to_the_clients_models(clients_stack, emulator):
         refused = picky.post("/", json={"input": "hi"})  # the default model, which picky may not use
         assert len(emulator.calls) == calls, "refused before any model call"
         answered = picky.post("/", json={"input": "hi", "model": "gpt-4o-mini"})
-    assert refused.status_code == 403 and refused.json()["error"]["code"] == "model_not_allowed_for_client"
+    assert refused.status_code == 404 and refused.json()["error"]["code"] == "model_not_found"
     assert answered.status_code == 200 and emulator.calls[-1].body["model"] == SMALL
 
 
 def test_a_forged_client_header_changes_nothing(clients_stack, emulator):
     with _as(clients_stack, "small", **{"X-GenAI-Client": "free"}) as forged:
         refused = forged.post("/v1/responses", json={"model": BIG, "input": "hi"})
-        assert refused.status_code == 403 and refused.json()["error"]["code"] == "model_not_allowed_for_client"
+        assert refused.status_code == 404 and refused.json()["error"]["code"] == "model_not_found"
         call_id = clients_stack.runner.last_call_id
     assert clients_stack.runner.log_for(call_id)["client"] == "small", "the gateway's name, not the client's"
     with _as(clients_stack, "small", **{"x-genai-client": "local"}) as forged:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -71,5 +72,76 @@ def test_api_clients_of_the_terraform_file_get_keys_and_their_policy(tmp_path) -
     assert "Client    bob: key sk-genai-" in run.stdout and '"models": ["openai.gpt-oss-20b"]' in run.stdout
     assert "Client    carol: key sk-genai-" in run.stdout and "policy none (global)" in run.stdout
     # The sample request names the default model, which bob may not use.
-    assert "the sample request as bob → 403 model_not_allowed_for_client" in run.stdout
-    assert "it may use: openai.gpt-oss-20b." in run.stdout
+    assert "the sample request as bob → 404 model_not_found" in run.stdout
+    assert "this client may use: openai.gpt-oss-20b." in run.stdout
+
+
+def _descendants(pid: int) -> dict[int, tuple[str, str]]:
+    """Every process under `pid`, from /proc's children lists: pid → (start time, command line)."""
+    found: dict[int, tuple[str, str]] = {}
+    queue = [pid]
+    while queue:
+        parent = queue.pop()
+        for task in os.listdir(f"/proc/{parent}/task"):
+            with open(f"/proc/{parent}/task/{task}/children") as f:
+                for child in map(int, f.read().split()):
+                    found[child] = _identity(child)
+                    queue.append(child)
+    return found
+
+
+def _identity(pid: int) -> tuple[str, str]:
+    """(start time, command line): a pid the kernel handed to a new process after ours ended is not ours."""
+    with open(f"/proc/{pid}/stat") as f:
+        start = f.read().rsplit(")", 1)[1].split()[19]  # field 22, counted after the command name
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return start, f.read().replace(b"\0", b" ").decode(errors="replace")
+
+
+def _alive(pid: int, identity: tuple[str, str]) -> bool:
+    """Still running, as the same process (a zombie, exited but not yet reaped by whoever adopted it, is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z" and _identity(pid)[0] == identity[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_stops_every_process_make_run_started(tmp_path, signum: int) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in MODEL_SETTINGS}
+    run = subprocess.Popen(
+        # As `make run` starts it: the image's entry point, the usage-metrics function beside the main one.
+        [sys.executable, "-u", "-m", "dev.local", "--port", "0", "--invocations", str(tmp_path / "calls.jsonl"),
+         "--metrics-file", str(tmp_path / "metrics.jsonl")],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert run.stdout is not None
+        seen = []
+        for line in run.stdout:  # until the ready line: everything it starts is running then
+            seen.append(line)
+            if line.startswith("Try it (Ctrl-C to stop)"):
+                break
+        else:
+            pytest.fail("make run ended before it was ready:\n" + "".join(seen))
+        started = _descendants(run.pid)
+        commands = [command for _, command in started.values()]
+        assert sum("func.py handler" in c for c in commands) == 2, commands  # the main and the usage function
+        run.send_signal(signum)
+        out, _ = run.communicate(timeout=120)  # a bound for a hung stop, not a timing
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 0 and f"Stopped ({signal.Signals(signum).name})." in out
+    left = {pid: identity[1] for pid, identity in started.items() if _alive(pid, identity)}
+    for pid in left:  # a failing run must not leave them behind for the next test either
+        os.kill(pid, signal.SIGKILL)
+    assert left == {}, f"still running after {signal.Signals(signum).name}: {left}"

@@ -79,9 +79,9 @@ def test_change_the_default_model_and_the_allow_list(tmp_path: Path) -> None:
     with make_run(project, env) as run, sdk(run) as client:
         for model in deployed["GENAI_ALLOWED_MODELS"].split(","):
             assert client.responses.create(model=model, input="hi").model == model
-        with pytest.raises(openai.BadRequestError) as refused:
+        with pytest.raises(openai.NotFoundError) as refused:
             client.responses.create(model=old_model, input="hi")
-        assert refused.value.code == "model_not_allowed"
+        assert refused.value.code == "model_not_found"
         assert sorted(m.id for m in client.models.list()) == sorted(deployed["GENAI_ALLOWED_MODELS"].split(","))
         assert f"(model {new_model})" in "".join(run.output), "make run's own sample request used the new default"
 

@@ -138,7 +138,7 @@ def test_no_prompt_output_or_credential_in_any_log_or_error(stack, principal, em
         headers=json_type,
     )
     call("blank input", "POST", "/v1/responses", 400, json={"input": " ", "instructions": canary})
-    call("bad model", "POST", "/v1/responses", 400, json={"input": prompt("m"), "model": "xai.grok-4"})
+    call("bad model", "POST", "/v1/responses", 404, json={"input": prompt("m"), "model": "xai.grok-4"})
     call("bad field", "POST", "/", 400, json={"input": prompt("f"), "tools": [canary]})
     call(
         "media type", "POST", "/v1/responses", 415, content=prompt("xml").encode(), headers={"Content-Type": "text/xml"}

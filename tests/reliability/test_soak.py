@@ -104,7 +104,7 @@ BAD: dict[str, tuple[str, str, dict[str, str], bytes | None, int, str]] = {
         "invalid_request",
     ),
     "stream_type": ("POST", "/v1/responses", JSON_TYPE, b'{"input": "x", "stream": "yes"}', 400, "invalid_request"),
-    "model": ("POST", "/v1/responses", JSON_TYPE, b'{"input": "x", "model": "xai.grok-4"}', 400, "model_not_allowed"),
+    "model": ("POST", "/v1/responses", JSON_TYPE, b'{"input": "x", "model": "xai.grok-4"}', 404, "model_not_found"),
     "response_id": ("GET", "/v1/responses/bad!id", {}, b"", 400, "invalid_request"),
     "simple_field": ("POST", "/v1/", JSON_TYPE, b'{"input": "x", "tools": []}', 400, "invalid_request"),
     "simple_plain_media": ("POST", "/v1/", {"Content-Type": "application/xml"}, b"<x/>", 415, "unsupported_media_type"),

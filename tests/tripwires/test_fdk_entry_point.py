@@ -161,3 +161,14 @@ def test_with_eager_start_func_py_is_imported_before_fdk_gets_it(
     # Imported already: fdk's first call finds the module loaded.
     assert function._delayed_module_class.executed is True
     assert function.handler()(None) == "ready"
+
+
+def test_the_delivery_watch_finds_what_it_wraps_in_fdk() -> None:
+    """genai_fn/delivery.py wraps fdk's HttpProtocol.write_response; an fdk without it would silently lose the log."""
+    from fdk.async_http import protocol
+
+    from genai_fn import delivery
+
+    assert inspect.signature(protocol.HttpProtocol.write_response).parameters.keys() >= {"self", "response"}
+    assert delivery.watch() and delivery.watch(), "installed, and installing it again changes nothing"
+    assert getattr(protocol.HttpProtocol.write_response, "genai_watched", False)

@@ -161,7 +161,7 @@ def test_a_refused_model_is_logged_as_the_fixed_marker_not_the_clients_string(fn
     capfd.readouterr()
     status, _, _ = post(fn, "/genai/v1/responses", {"model": "x" * 300, "input": "x"})
     (line,) = invocation_lines(capfd)
-    assert status == 400 and line["error_code"] == "model_not_allowed"
+    assert status == 404 and line["error_code"] == "model_not_found"
     assert line["model"] == "(refused)" and line["route"] == "POST /v1/responses"
 
 

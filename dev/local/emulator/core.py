@@ -2,9 +2,10 @@
 
 Every request under `/openai/v1` passes the checks OCI's front door makes
 before anything else: a valid draft-cavage signature by a key whose
-resource-principal token IAM issued and has not expired or revoked (else 401
-NotAuthenticated), and an `OpenAI-Project` equal to the configured project,
-for a principal whose compartment a policy authorises (else 404
+resource-principal token IAM issued and has not expired or revoked, or
+`Authorization: Bearer <a Generative AI API key the issuer issued>` (else 401
+NotAuthenticated, the same answer for both; the key is never quoted), and an
+`OpenAI-Project` equal to the configured project, for a principal whose compartment a policy authorises (else 404
 NotAuthorizedOrNotFound). Only then is the route looked up, so an unsigned
 request to an unknown path is a 401, as at OCI. Every answer carries an
 `opc-request-id`.
@@ -272,7 +273,10 @@ class Emulator:
         return None, {}
 
     def _authenticate(self, request: web.Request, body: bytes) -> dict[str, Any]:
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
         try:
+            if scheme.lower() == "bearer":  # an API key (OCI_AUTH=api_key), not a signature
+                return self.issuer.api_key_claims(key.strip())
             return self.issuer.authenticate(request.method, request.path_qs, request.headers, body, self._revoked)
         except signature.SignatureError as exc:
             raise Refusal(
