@@ -59,11 +59,13 @@ locals {
   limit_store_count = local.limits_on ? 1 : 0
   limit_store_port  = 6379
 
-  # The store's contract with genai_fn's limits module (the limits-py side):
-  # every key under this prefix, and only these commands. PLACEHOLDER until
-  # that module's docstring lists them; the ACL below is built from these two.
+  # The store's contract with genai_fn's limits module: every key under this
+  # prefix; EVALSHA and EVAL are what the function sends, GET, INCRBY, PEXPIRE
+  # and EXISTS what its Lua scripts call (a script's redis.call is checked
+  # against the ACL too); AUTH needs no grant. Nothing else (no SCRIPT LOAD,
+  # HELLO or PING: the client does without them).
   limit_store_key_prefix = "genai:limits:"
-  limit_store_commands   = ["auth", "hello", "ping", "evalsha", "eval", "script|load"]
+  limit_store_commands   = ["evalsha", "eval", "get", "incrby", "pexpire", "exists"]
   # Valkey/Redis ACL rules (https://valkey.io/topics/acl/): "on" enables the
   # user, "resetchannels" and "-@all" take every channel and command away,
   # "~<prefix>*" is the one key pattern, then each command is added back.
@@ -228,9 +230,11 @@ resource "oci_identity_policy" "limit_store" {
 # --- The alarm when the function serves limited calls uncounted --------------
 #
 # With limit_failure_mode = open, a call the store could not count is served
-# and the function says so in its log line (the log field of the contract
-# below). A Connector Hub connector with a Logging source, a log filter task
-# and a Monitoring target turns each such line into a data point of
+# and the function's invocation log line says so: "limit":"store_unavailable"
+# (the store could not be reached) or "limit":"settle_failed" (the call's
+# tokens could not be added afterwards); genai_fn/limits, genai_fn/logs.py.
+# A Connector Hub connector with a Logging source, a log filter task and a
+# Monitoring target turns each such line into a data point of
 # LimitStoreFailOpen ("Creating a Connector with a Logging Source",
 # https://docs.oracle.com/iaas/Content/connector-hub/create-service-connector-logging-source.htm;
 # the condition is Logging's query language,
@@ -243,11 +247,11 @@ resource "oci_identity_policy" "limit_store" {
 locals {
   # Failing closed refuses the call with a 503, which the function's and the gateway's error alarms (alarms.tf) already count.
   limit_alarm_on = local.limits_on && var.alarms_enabled && var.limit_failure_mode == "open"
-  # PLACEHOLDER until the limits-py side writes the field in LIMITS-CONTRACT.md:
-  # the function writes compact JSON (genai_fn/logs.py, separators (",", ":")).
-  limit_fail_open_field  = "limit_store"
-  limit_fail_open_value  = "fail_open"
-  limit_fail_open_match  = "*\"${local.limit_fail_open_field}\":\"${local.limit_fail_open_value}\"*"
+  # The function writes compact JSON (genai_fn/logs.py, separators (",", ":")).
+  limit_fail_open_values = ["store_unavailable", "settle_failed"]
+  limit_fail_open_condition = join(" or ", [
+    for v in local.limit_fail_open_values : "data.message = '*\"limit\":\"${v}\"*'"
+  ])
   limit_fail_open_metric = "LimitStoreFailOpen"
 }
 
@@ -279,7 +283,7 @@ resource "oci_sch_service_connector" "limit_fail_open" {
 
   tasks {
     kind      = "logRule"
-    condition = "data.message = '${local.limit_fail_open_match}'"
+    condition = local.limit_fail_open_condition
   }
 
   target {
@@ -300,7 +304,7 @@ resource "oci_monitoring_alarm" "limit_fail_open" {
   namespace             = var.usage_metrics_namespace
   query                 = "${local.limit_fail_open_metric}[5m].count() > 0"
   severity              = "CRITICAL"
-  body                  = "The function could not reach its token-limit store (OCI Cache cluster ${var.name}-limits) and served calls without counting them (limit_failure_mode = open). Look at the cluster's state and the invoke log's lines with ${local.limit_fail_open_field} = ${local.limit_fail_open_value}."
+  body                  = "The function could not reach its token-limit store (OCI Cache cluster ${var.name}-limits) and served calls without counting them (limit_failure_mode = open). Look at the cluster's state (output limit_store) and the invoke log's lines whose limit is store_unavailable or settle_failed."
   destinations          = [local.alarm_topic]
   is_enabled            = true
   # The first uncounted call is already the news: limits are not held meanwhile.

@@ -142,7 +142,7 @@ run "a_client_limit_creates_the_store" {
       oci_redis_oci_cache_user.limits[0].authentication_mode[0].authentication_type == "IAM" &&
       length(oci_redis_oci_cache_user.limits[0].authentication_mode[0].hashed_passwords) == 0 &&
       oci_redis_oci_cache_user.limits[0].status == "ON" &&
-      oci_redis_oci_cache_user.limits[0].acl_string == "on ~genai:limits:* resetchannels -@all +auth +hello +ping +evalsha +eval +script|load"
+      oci_redis_oci_cache_user.limits[0].acl_string == "on ~genai:limits:* resetchannels -@all +evalsha +eval +get +incrby +pexpire +exists"
     )
     error_message = "The cache user authenticates by IAM token only, and may run only the limits' commands on genai:limits:* keys."
   }
@@ -192,7 +192,7 @@ run "a_client_limit_creates_the_store" {
       oci_sch_service_connector.limit_fail_open[0].source[0].log_sources[0].log_id == oci_logging_log.function_invoke.id &&
       oci_sch_service_connector.limit_fail_open[0].source[0].log_sources[0].log_group_id == oci_logging_log_group.this.id &&
       oci_sch_service_connector.limit_fail_open[0].tasks[0].kind == "logRule" &&
-      oci_sch_service_connector.limit_fail_open[0].tasks[0].condition == "data.message = '*\"limit_store\":\"fail_open\"*'" &&
+      oci_sch_service_connector.limit_fail_open[0].tasks[0].condition == "data.message = '*\"limit\":\"store_unavailable\"*' or data.message = '*\"limit\":\"settle_failed\"*'" &&
       oci_sch_service_connector.limit_fail_open[0].target[0].kind == "monitoring" &&
       oci_sch_service_connector.limit_fail_open[0].target[0].metric_namespace == "genai_gateway" &&
       oci_sch_service_connector.limit_fail_open[0].target[0].metric == "LimitStoreFailOpen" &&
