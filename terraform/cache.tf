@@ -129,6 +129,7 @@ resource "oci_core_network_security_group" "limit_store" {
 }
 
 resource "oci_core_network_security_group_security_rule" "limit_store_in" {
+  #checkov:skip=CKV_OCI_21:Stateful on purpose: a stateless ingress would need an egress rule from the cluster to every client port; the source is one NSG, not a CIDR
   count                     = local.limit_store_count
   network_security_group_id = oci_core_network_security_group.limit_store[0].id
   description               = "Valkey/Redis over TLS from the genai function only"
@@ -232,7 +233,7 @@ resource "oci_identity_policy" "limit_store" {
 # With limit_failure_mode = open, a call the store could not count is served
 # and the function's invocation log line says so: "limit":"store_unavailable"
 # (the store could not be reached) or "limit":"settle_failed" (the call's
-# tokens could not be added afterwards); genai_fn/limits, genai_fn/logs.py.
+# tokens could not be added afterwards): the function's limits package and genai_fn/logs.py.
 # A Connector Hub connector with a Logging source, a log filter task and a
 # Monitoring target turns each such line into a data point of
 # LimitStoreFailOpen ("Creating a Connector with a Logging Source",

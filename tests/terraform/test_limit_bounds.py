@@ -1,6 +1,6 @@
-"""Token limits' bounds: Terraform's validations and schema.yaml against genai_fn's one definition, by value.
+"""Token limits' bounds: Terraform's validations and schema.yaml against the function's one definition, by value.
 
-genai_fn/limits/bounds.py holds the numbers a limit may take; terraform/variables.tf
+The module genai_fn.limits.bounds holds the numbers a limit may take; terraform/variables.tf
 repeats them as literals in its validations (a Terraform validation cannot
 read Python), and schema.yaml as the Resource Manager form's minimum/maximum.
 These tests read the literals out of the parsed HCL and compare each with the
@@ -26,7 +26,7 @@ def _bounds():
     # The limits package comes from the function's side of the feature; without
     # it there is nothing to compare with. Once it is there, bounds.py must be.
     if importlib.util.find_spec("genai_fn.limits") is None:
-        pytest.skip("genai_fn/limits is not in this tree (the function's side of token limits)")
+        pytest.skip("the package genai_fn.limits is not in this tree (the function's side of token limits)")
     return importlib.import_module("genai_fn.limits.bounds")
 
 
