@@ -297,7 +297,7 @@ run "own_network_ipv6_subnet_refused" {
   override_data {
     target          = data.oci_core_subnet.limit_store[0]
     override_during = plan
-    values = { vcn_id = "ocid1.vcn.oc1.us-chicago-1.aaaavcn", ipv6cidr_block = "2001:db8::/64", ipv6cidr_blocks = ["2001:db8::/64"] }
+    values          = { vcn_id = "ocid1.vcn.oc1.us-chicago-1.aaaavcn", ipv6cidr_block = "2001:db8::/64", ipv6cidr_blocks = ["2001:db8::/64"] }
   }
   expect_failures = [data.oci_core_subnet.limit_store]
 }
@@ -313,7 +313,7 @@ run "own_network_the_subnets_vcn" {
   override_data {
     target          = data.oci_core_subnet.limit_store[0]
     override_during = plan
-    values = { vcn_id = "ocid1.vcn.oc1.us-chicago-1.aaaavcn", ipv6cidr_block = "", ipv6cidr_blocks = [] }
+    values          = { vcn_id = "ocid1.vcn.oc1.us-chicago-1.aaaavcn", ipv6cidr_block = "", ipv6cidr_blocks = [] }
   }
 
   assert {
