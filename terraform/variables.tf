@@ -772,7 +772,7 @@ variable "limit_store_node_count" {
 }
 
 variable "limit_store_node_memory_gbs" {
-  description = "Memory of each OCI Cache node in GB, 2 (the least) to 500 (https://docs.oracle.com/en-us/iaas/Content/ocicache/resizeclustermemory.htm). The counters take a few hundred bytes per client."
+  description = "Memory of each OCI Cache node in GB, 2 (the least) to 500 (https://docs.oracle.com/en-us/iaas/Content/ocicache/resizeclustermemory.htm). The counters are two small keys per limited client (its minute and its quota window)."
   type        = number
   default     = 2
   validation {
