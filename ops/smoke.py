@@ -182,6 +182,31 @@ def classify(step: str, status: int, body: bytes, ctx: Context) -> Finding | Non
             + "; ".join(ctx.required_statements()),
             status,
         )
+    if code == "limit_store_unavailable":
+        # Token limits with limit_failure_mode = closed (terraform/cache.tf): the function refuses a limited
+        # call while it cannot reach its OCI Cache store, which it signs in to with an IAM token that its
+        # own statements (policies/limit-store.policy) allow: as new as the rest, so also propagating.
+        if ctx.iam_settled:
+            wanted = [s for s in ctx.required_statements() if "redis-clusters" in s or "oci-cache-users" in s]
+            listed = "".join(f"\n          {line}" for line in wanted) or " those of policies/limit-store.policy"
+            return Finding(
+                "limit_store",
+                f"The function still cannot reach its token-limit store for {step} after IAM has had time to "
+                "settle, and limit_failure_mode = closed refuses limited calls meanwhile.",
+                "Check that the cluster of `terraform output limit_store` is ACTIVE with its user attached, that "
+                f"these statements are in an ACTIVE policy:{listed}\n"
+                "        and read the function's invoke log for the store's error. "
+                'limit_failure_mode = "open" serves calls (uncounted, alarmed) while the store is down.',
+                status,
+            )
+        return Finding(
+            "iam_propagation",
+            "The function cannot reach its token-limit store yet (OCI Cache, signed in with an IAM token): its "
+            "statements are probably still propagating.",
+            "Wait up to 15 minutes after the last policy change (the function's token is cached that long) and "
+            "run again with --iam-settled.",
+            status,
+        )
     if step == "delete" and code == "response_not_found":
         return Finding(
             "missing_statement",

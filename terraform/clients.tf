@@ -20,17 +20,21 @@ locals {
   # Clients of api_key_hashes have no policy fields (their entries are {}); they are kept apart
   # because their untyped nulls would not convert to api_clients' typed ones.
   # The policy fields only: tokens_per_hour is a budget for an alarm (alarms.tf), never sent to the function.
+  # Token limits (tokens_per_minute, token_quota, token_quota_period) are policy fields too: the
+  # function enforces them on the store of terraform/cache.tf.
   policy_clients = var.auth_mode == "jwt" ? {
     for name, c in var.jwt_clients : name => {
-      models = c.models, max_output_tokens = c.max_output_tokens, families = c.families
+      models            = c.models, max_output_tokens = c.max_output_tokens, families = c.families
+      tokens_per_minute = c.tokens_per_minute, token_quota = c.token_quota, token_quota_period = c.token_quota_period
     }
     } : {
     for name, c in var.api_clients : local.client_tokens[name] => {
-      models = c.models, max_output_tokens = c.max_output_tokens, families = c.families
+      models            = c.models, max_output_tokens = c.max_output_tokens, families = c.families
+      tokens_per_minute = c.tokens_per_minute, token_quota = c.token_quota, token_quota_period = c.token_quota_period
     }
   }
   hash_only_clients = var.auth_mode == "jwt" ? [] : [for name in keys(local.string_clients) : local.client_tokens[name] if !contains(keys(var.api_clients), name)]
-  policy_set        = anytrue([for c in values(local.policy_clients) : c.models != null || c.max_output_tokens != null || c.families != null])
+  policy_set        = anytrue([for c in values(local.policy_clients) : c.models != null || c.max_output_tokens != null || c.families != null || c.tokens_per_minute != null || c.token_quota != null])
   # GENAI_CLIENT_POLICIES: sorted, compact JSON of the fields each client sets (dev/local/clients.py
   # render_policies is its twin, checked on the same input by terraform/tests/clients.tftest.hcl and
   # tests/unit/test_client_policies.py); "" when no client sets one.
@@ -40,6 +44,8 @@ locals {
       for name, c in local.policy_clients : name => merge(
         { for k, v in { families = c.families, models = c.models } : k => v if v != null },
         { for k, v in { max_output_tokens = c.max_output_tokens } : k => v if v != null },
+        { for k, v in { tokens_per_minute = c.tokens_per_minute, token_quota = c.token_quota } : k => v if v != null },
+        { for k, v in { token_quota_period = c.token_quota_period } : k => v if v != null },
       )
     },
   )) : ""

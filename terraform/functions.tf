@@ -75,15 +75,17 @@ locals {
 
 locals {
   # Drop empty values (no API clients yet) rather than set empty config keys.
-  app_settings    = { for k, v in merge(local.function_config, local.authorizer_config) : k => v if v != "" }
+  # local.limit_settings and local.limit_store_config: token limits and their store (cache.tf), {} when no limit is set.
+  app_settings    = { for k, v in merge(local.function_config, local.limit_settings, local.authorizer_config) : k => v if v != "" }
   fallback_config = local.genai_fallback_region == null ? {} : { GENAI_FALLBACK_REGIONS = "${local.genai_fallback_region}=${local.genai_fallback_project}" }
-  app_config      = merge(local.app_settings, { GENAI_PROJECT_OCID = oci_generative_ai_project.this.id }, local.fallback_config)
+  app_config      = merge(local.app_settings, { GENAI_PROJECT_OCID = oci_generative_ai_project.this.id }, local.fallback_config, local.limit_store_config)
   # Size of app_config with 128-character stand-ins for the project OCIDs
   # (about 90 characters in practice), so the 4 KB check runs at plan time.
   app_config_bytes = length(jsonencode(merge(
     local.app_settings,
     { GENAI_PROJECT_OCID = format("%0128d", 0) },
     local.genai_fallback_region == null ? {} : { GENAI_FALLBACK_REGIONS = "${local.genai_fallback_region}=${format("%0128d", 0)}" },
+    local.limit_store_config_standin,
   )))
 }
 
@@ -91,7 +93,9 @@ resource "oci_functions_application" "this" {
   compartment_id = var.compartment_ocid
   display_name   = local.application_name
   subnet_ids     = [local.function_subnet_id]
-  shape          = var.application_shape
+  # The token-limit store's clients (cache.tf): TCP 6379 to the OCI Cache cluster only; none without limits.
+  network_security_group_ids = oci_core_network_security_group.limit_store_clients[*].id
+  shape                      = var.application_shape
   # Application config reaches every function of the app; both read only their own keys.
   config        = local.app_config
   freeform_tags = local.tags
@@ -152,6 +156,11 @@ resource "oci_functions_application" "this" {
     precondition {
       condition     = length(distinct(flatten([for c in values(local.api_clients) : c.key_hashes]))) == length(flatten([for c in values(local.api_clients) : c.key_hashes]))
       error_message = "The same key hash is configured twice."
+    }
+    # Token limits (cache.tf): the function refuses a quota without its period, and a period alone.
+    precondition {
+      condition     = (var.default_token_quota == null) == (local.default_token_quota_period == null)
+      error_message = "default_token_quota and default_token_quota_period go together: set both (a quota per hour, day, week or month) or neither."
     }
   }
 }

@@ -14,4 +14,5 @@ locals {
   jwt_jwks_uri                  = try(trimspace(var.jwt_jwks_uri), "") == "" ? null : trimspace(var.jwt_jwks_uri)
   genai_fallback_region         = try(trimspace(var.genai_fallback_region), "") == "" ? null : trimspace(var.genai_fallback_region)
   genai_fallback_project_input  = try(trimspace(var.genai_fallback_project_ocid), "") == "" ? null : trimspace(var.genai_fallback_project_ocid)
+  default_token_quota_period    = try(trimspace(var.default_token_quota_period), "") == "" ? null : trimspace(var.default_token_quota_period)
 }

@@ -132,6 +132,7 @@ output "deploy_settings" {
       local.rendered_policies["genai-function"],
       var.grant_genai_response_statements ? local.rendered_policies["genai-responses"] : [],
       var.grant_genai_store_permissions ? local.rendered_policies["genai-stores"] : [],
+      local.limits_on ? local.rendered_policies["limit-store"] : [],
     )
     functions_deployed = var.functions_deployed
   }
@@ -166,4 +167,15 @@ output "usage_log" {
     region       = var.region
     profile      = local.oci_config_profile
   }
+}
+
+output "limit_store" {
+  description = "Token limits' store (terraform/cache.tf, docs/usage-and-alarms.md): the OCI Cache cluster, its endpoint and the function's cache user; null when no token limit is set."
+  value = local.limits_on ? {
+    cluster_id = one(oci_redis_redis_cluster.limits[*].id)
+    endpoint   = local.limit_store_config["GENAI_LIMIT_STORE"]
+    user_name  = local.limit_store_user_name
+    user_id    = one(oci_redis_oci_cache_user.limits[*].id)
+    acl        = local.limit_store_acl
+  } : null
 }

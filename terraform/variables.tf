@@ -410,7 +410,7 @@ variable "auth_mode" {
 }
 
 variable "api_clients" {
-  description = "api_keys mode: one entry per client. key_hashes are SHA-256 hex digests of the client's keys (1, or 2 while rotating) printed by `make api-key NAME=<client>`; never the keys. Each client gets its own usage plan: rate_limit_per_second and a quota per quota_unit (MINUTE, HOUR, DAY, WEEK or MONTH: oci-go-sdk apigateway QuotaUnitEnum). Optional policy (docs/clients.md): models (a subset of genai_allowed_models and alias names), max_output_tokens (at most genai_max_output_tokens) and families (API families, e.g. [\"responses\", \"chat\"]); unset means the global settings. Optional tokens_per_hour: the client's hourly token budget, watched by an alarm (docs/usage-and-alarms.md), not enforced. make run reads the same entries from terraform/clients.auto.tfvars.json."
+  description = "api_keys mode: one entry per client. key_hashes are SHA-256 hex digests of the client's keys (1, or 2 while rotating) printed by `make api-key NAME=<client>`; never the keys. Each client gets its own usage plan: rate_limit_per_second and a quota per quota_unit (MINUTE, HOUR, DAY, WEEK or MONTH: oci-go-sdk apigateway QuotaUnitEnum). Optional policy (docs/clients.md): models (a subset of genai_allowed_models and alias names), max_output_tokens (at most genai_max_output_tokens) and families (API families, e.g. [\"responses\", \"chat\"]); unset means the global settings. Optional tokens_per_hour: the client's hourly token budget, watched by an alarm (docs/usage-and-alarms.md), not enforced. Optional token limits, enforced by the function on a shared store (terraform/cache.tf, docs/usage-and-alarms.md): tokens_per_minute, and token_quota per token_quota_period (hour, day, week or month). make run reads the same entries from terraform/clients.auto.tfvars.json."
   type = map(object({
     key_hashes            = list(string)
     rate_limit_per_second = optional(number, 2)
@@ -422,8 +422,19 @@ variable "api_clients" {
     families          = optional(list(string))
     # Budget (an alarm, never enforced by the function): terraform/alarms.tf; null: no budget alarm.
     tokens_per_hour = optional(number)
+    # --- Token limits (enforced by the function on OCI Cache, terraform/cache.tf); null: the default_* below.
+    tokens_per_minute  = optional(number)
+    token_quota        = optional(number)
+    token_quota_period = optional(string)
+    # --- end token limits
   }))
   default = {}
+  # --- Token limits: the bounds of genai_fn's limits module (tests/terraform/test_limit_bounds.py compares the values).
+  validation {
+    condition     = alltrue([for c in values(var.api_clients) : (c.tokens_per_minute == null ? true : (c.tokens_per_minute >= 1 && c.tokens_per_minute <= 10000000 && floor(c.tokens_per_minute) == c.tokens_per_minute)) && (c.token_quota == null ? c.token_quota_period == null : (c.token_quota >= 1 && c.token_quota <= 1000000000000 && floor(c.token_quota) == c.token_quota && contains(["hour", "day", "week", "month"], coalesce(c.token_quota_period, "none"))))])
+    error_message = "api_clients: tokens_per_minute a whole number from 1 to 10000000; token_quota a whole number from 1 to 1000000000000, with token_quota_period hour, day, week or month (and no token_quota_period without token_quota)."
+  }
+  # --- end token limits
   validation {
     condition     = alltrue([for c in values(var.api_clients) : c.tokens_per_hour == null ? true : (c.tokens_per_hour >= 1 && floor(c.tokens_per_hour) == c.tokens_per_hour)])
     error_message = "api_clients: tokens_per_hour, when set, must be a whole number of at least 1 (the client's hourly token budget)."
@@ -457,14 +468,25 @@ variable "jwt_client_claim" {
 }
 
 variable "jwt_clients" {
-  description = "jwt mode: per-client policy keyed by the value of jwt_client_claim (models, max_output_tokens, families, tokens_per_hour; as in api_clients). Once any entry sets a field, only the listed clients may call (a token naming another is refused with 403)."
+  description = "jwt mode: per-client policy keyed by the value of jwt_client_claim (models, max_output_tokens, families, tokens_per_hour, tokens_per_minute, token_quota, token_quota_period; as in api_clients). Once any entry sets a field, only the listed clients may call (a token naming another is refused with 403)."
   type = map(object({
     models            = optional(list(string))
     max_output_tokens = optional(number)
     families          = optional(list(string))
     tokens_per_hour   = optional(number)
+    # --- Token limits (terraform/cache.tf), as in api_clients.
+    tokens_per_minute  = optional(number)
+    token_quota        = optional(number)
+    token_quota_period = optional(string)
+    # --- end token limits
   }))
   default = {}
+  # --- Token limits: the bounds of genai_fn's limits module (tests/terraform/test_limit_bounds.py compares the values).
+  validation {
+    condition     = alltrue([for c in values(var.jwt_clients) : (c.tokens_per_minute == null ? true : (c.tokens_per_minute >= 1 && c.tokens_per_minute <= 10000000 && floor(c.tokens_per_minute) == c.tokens_per_minute)) && (c.token_quota == null ? c.token_quota_period == null : (c.token_quota >= 1 && c.token_quota <= 1000000000000 && floor(c.token_quota) == c.token_quota && contains(["hour", "day", "week", "month"], coalesce(c.token_quota_period, "none"))))])
+    error_message = "jwt_clients: tokens_per_minute a whole number from 1 to 10000000; token_quota a whole number from 1 to 1000000000000, with token_quota_period hour, day, week or month (and no token_quota_period without token_quota)."
+  }
+  # --- end token limits
   validation {
     # The name goes into the budget alarm's query as a quoted dimension value.
     condition     = alltrue([for name, c in var.jwt_clients : c.tokens_per_hour == null ? true : (c.tokens_per_hour >= 1 && floor(c.tokens_per_hour) == c.tokens_per_hour && !can(regex("[\"\\\\]", name)))])
@@ -681,5 +703,90 @@ variable "usage_metrics_namespace" {
     # (MetricDataDetails, https://docs.oracle.com/iaas/api/#/en/monitoring/20180401/datatypes/MetricDataDetails).
     condition     = can(regex("^[a-z][a-z0-9_]{0,254}$", var.usage_metrics_namespace)) && !startswith(var.usage_metrics_namespace, "oci_") && !startswith(var.usage_metrics_namespace, "oracle_")
     error_message = "usage_metrics_namespace must be lower-case letters, digits or '_', starting with a letter, at most 255 characters, and not start with oci_ or oracle_."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Token limits and their store (cache.tf; docs/usage-and-alarms.md, "Token limits")
+# The bounds are genai_fn's limits module's (tests/terraform/test_limit_bounds.py).
+# ---------------------------------------------------------------------------
+
+variable "default_tokens_per_minute" {
+  description = "Tokens per minute each client may use when its entry names none (GENAI_TOKENS_PER_MINUTE); null: no such limit. Any limit set here or on a client creates the OCI Cache cluster the function counts on (terraform/cache.tf)."
+  type        = number
+  default     = null
+  validation {
+    condition     = var.default_tokens_per_minute == null || try(var.default_tokens_per_minute >= 1 && var.default_tokens_per_minute <= 10000000 && floor(var.default_tokens_per_minute) == var.default_tokens_per_minute, false)
+    error_message = "default_tokens_per_minute must be a whole number from 1 to 10000000, or null for none."
+  }
+}
+
+variable "default_token_quota" {
+  description = "Tokens each client may use per default_token_quota_period when its entry names no token_quota (GENAI_TOKEN_QUOTA); null: no quota."
+  type        = number
+  default     = null
+  validation {
+    condition     = var.default_token_quota == null || try(var.default_token_quota >= 1 && var.default_token_quota <= 1000000000000 && floor(var.default_token_quota) == var.default_token_quota, false)
+    error_message = "default_token_quota must be a whole number from 1 to 1000000000000, or null for none."
+  }
+}
+
+variable "default_token_quota_period" {
+  description = "Period of default_token_quota (GENAI_TOKEN_QUOTA_PERIOD): hour, day, week or month; set exactly when default_token_quota is."
+  type        = string
+  default     = null
+  validation {
+    condition     = try(trimspace(var.default_token_quota_period), "") == "" || contains(["hour", "day", "week", "month"], try(trimspace(var.default_token_quota_period), ""))
+    error_message = "default_token_quota_period must be hour, day, week or month, or null for none."
+  }
+}
+
+variable "limit_failure_mode" {
+  description = "What the function does with a limited call when the store cannot answer (GENAI_LIMIT_FAILURE_MODE): open serves it uncounted (and the limit-store alarm fires), closed refuses it with 502 limit_store_unavailable."
+  type        = string
+  default     = "open"
+  validation {
+    condition     = contains(["open", "closed"], var.limit_failure_mode)
+    error_message = "limit_failure_mode must be open or closed."
+  }
+}
+
+variable "limit_store_timeout_ms" {
+  description = "How long the function waits for the store on a call, in milliseconds (GENAI_LIMIT_STORE_TIMEOUT_MS), before limit_failure_mode applies."
+  type        = number
+  default     = 250
+  validation {
+    condition     = var.limit_store_timeout_ms >= 10 && var.limit_store_timeout_ms <= 5000 && floor(var.limit_store_timeout_ms) == var.limit_store_timeout_ms
+    error_message = "limit_store_timeout_ms must be a whole number from 10 to 5000."
+  }
+}
+
+variable "limit_store_node_count" {
+  description = "Nodes of the OCI Cache cluster (1 primary, the rest replicas; 1-5 for a non-sharded cluster). 1 is the cheapest; Oracle recommends 3 for reliability (https://docs.oracle.com/en-us/iaas/Content/ocicache/resizeclusternodes.htm)."
+  type        = number
+  default     = 1
+  validation {
+    condition     = var.limit_store_node_count >= 1 && var.limit_store_node_count <= 5 && floor(var.limit_store_node_count) == var.limit_store_node_count
+    error_message = "limit_store_node_count must be a whole number from 1 to 5 (a non-sharded OCI Cache cluster)."
+  }
+}
+
+variable "limit_store_node_memory_gbs" {
+  description = "Memory of each OCI Cache node in GB, 2 (the least) to 500 (https://docs.oracle.com/en-us/iaas/Content/ocicache/resizeclustermemory.htm). The counters are two small keys per limited client (its minute and its quota window)."
+  type        = number
+  default     = 2
+  validation {
+    condition     = var.limit_store_node_memory_gbs >= 2 && var.limit_store_node_memory_gbs <= 500
+    error_message = "limit_store_node_memory_gbs must be between 2 and 500."
+  }
+}
+
+variable "limit_store_software_version" {
+  description = "Engine of the OCI Cache cluster: VALKEY_7_2 or REDIS_7_0 (https://docs.oracle.com/en-us/iaas/Content/ocicache/overview.htm, \"OCI Cache Engine Version\")."
+  type        = string
+  default     = "VALKEY_7_2"
+  validation {
+    condition     = contains(["VALKEY_7_2", "REDIS_7_0"], var.limit_store_software_version)
+    error_message = "limit_store_software_version must be VALKEY_7_2 or REDIS_7_0."
   }
 }

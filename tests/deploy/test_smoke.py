@@ -107,6 +107,38 @@ def test_statements_terraform_applied_are_the_ones_printed():
     assert listed == list(applied)
 
 
+# Token limits failing closed (terraform/cache.tf): the function's answer while it cannot reach its store.
+STORE_UNAVAILABLE = {
+    "error": {
+        "message": "The token-limit store cannot be reached; limited calls are refused until it can.",
+        "type": "server_error",
+        "param": None,
+        "code": "limit_store_unavailable",
+    }
+}
+LIMIT_STATEMENTS = (
+    f"allow dynamic-group {DG} to use generative-ai-family in compartment id {COMPARTMENT}",
+    f"allow dynamic-group {DG} to use redis-clusters in compartment id {COMPARTMENT}",
+    f"allow dynamic-group {DG} to use oci-cache-users in compartment id {COMPARTMENT}",
+)
+
+
+def test_a_closed_limit_store_is_waited_on_while_iam_propagates():
+    steps = _run(_create((502, STORE_UNAVAILABLE)), statements=LIMIT_STATEMENTS)
+    finding = steps["create"].finding
+    assert finding.kind == "iam_propagation" and finding.kind in smoke.TRANSIENT
+    assert "token-limit store" in finding.message
+
+
+def test_a_closed_limit_store_after_iam_settled_names_its_statements():
+    steps = _run(_create((502, STORE_UNAVAILABLE)), iam_settled=True, statements=LIMIT_STATEMENTS)
+    finding = steps["create"].finding
+    assert finding.kind == "limit_store" and finding.kind not in smoke.TRANSIENT
+    listed = [line.strip() for line in finding.fix.splitlines() if line.strip().startswith("allow ")]
+    assert listed == list(LIMIT_STATEMENTS[1:])
+    assert "terraform output limit_store" in finding.fix
+
+
 def test_root_compartment_statements_say_in_tenancy():
     ctx = smoke.Context(dynamic_group=DG, compartment="ocid1.tenancy.oc1..aaaaten")
     assert all(s.endswith(" in tenancy") for s in ctx.required_statements())
