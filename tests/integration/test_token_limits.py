@@ -31,6 +31,9 @@ MODEL = "openai.gpt-oss-120b"
 PROBE_FUNCTION = Path(__file__).parent / "functions" / "modules_probe.py"
 #: Every request of these tests: body ~90 bytes (an estimate of 23 input tokens), output capped at 8.
 REQUEST = {"model": MODEL, "input": "count these five words", "max_output_tokens": 8}
+#: The store's timeout for tests that are not about a slow store: on a loaded 2-core machine a round trip
+#: can take longer than the 250 ms default, and the call would then (rightly) fail open and go uncounted.
+PATIENT = {"GENAI_LIMIT_STORE_TIMEOUT_MS": "5000"}
 
 
 @pytest.fixture
@@ -66,7 +69,10 @@ def test_concurrent_clients_on_several_containers_stay_within_the_documented_bou
     limit = 400
     # A day's quota: the counters of a minute would split if the test ran across a minute's end.
     stack = make_stack(
-        containers=3, cache=cache, api_clients={"alice": {"token_quota": limit, "token_quota_period": "day"}}
+        containers=3,
+        cache=cache,
+        config=PATIENT,
+        api_clients={"alice": {"token_quota": limit, "token_quota_period": "day"}},
     )
     clients = [key_client(stack, "alice") for _ in range(6)]
     before = len(emulator.calls)
@@ -107,7 +113,7 @@ def test_concurrent_clients_on_several_containers_stay_within_the_documented_bou
 def test_a_refused_call_sends_nothing_upstream_and_says_when_to_retry(
     make_stack: Callable[..., Stack], cache: LocalCache, emulator: Emulator
 ) -> None:
-    stack = make_stack(containers=2, cache=cache, api_clients={"alice": {"tokens_per_minute": 1}})
+    stack = make_stack(containers=2, cache=cache, config=PATIENT, api_clients={"alice": {"tokens_per_minute": 1}})
     alice = key_client(stack, "alice")
     first = generate(alice)
     assert first.status_code == 200
@@ -135,7 +141,10 @@ def test_a_refused_call_sends_nothing_upstream_and_says_when_to_retry(
 
 def test_counters_survive_a_container_restart(make_stack: Callable[..., Stack], cache: LocalCache) -> None:
     stack = make_stack(
-        containers=2, cache=cache, api_clients={"alice": {"token_quota": 10_000, "token_quota_period": "day"}}
+        containers=2,
+        cache=cache,
+        config=PATIENT,
+        api_clients={"alice": {"token_quota": 10_000, "token_quota_period": "day"}},
     )
     alice = key_client(stack, "alice")
     used = total(generate(alice)) + total(generate(alice))
@@ -157,7 +166,7 @@ def test_a_stopped_store_gives_the_configured_behaviour(
     stack = make_stack(
         containers=2,
         cache=cache,
-        config={"GENAI_LIMIT_FAILURE_MODE": mode},
+        config={**PATIENT, "GENAI_LIMIT_FAILURE_MODE": mode},
         api_clients={"alice": {"tokens_per_minute": 100_000}},
     )
     alice = key_client(stack, "alice")
@@ -189,7 +198,9 @@ def test_the_token_is_renewed_ahead_of_expiry_without_a_call_waiting_for_it(
 
     # Tokens of 6 s: renewed from 4.5 s on (three quarters), usable until 5.4 s (a tenth of their life).
     with LocalCache(issuer, token_lifetime_s=6) as cache:
-        stack = make_stack(containers=1, cache=cache, api_clients={"alice": {"tokens_per_minute": 1_000_000}})
+        stack = make_stack(
+            containers=1, cache=cache, config=PATIENT, api_clients={"alice": {"tokens_per_minute": 1_000_000}}
+        )
         alice = key_client(stack, "alice")
         assert generate(alice).status_code == 200
         assert (cache.tokens_issued, cache.sign_ins) == (1, 1)
@@ -233,7 +244,9 @@ def test_a_hanging_store_costs_a_call_one_timeout_not_the_deadline(
 
 
 def test_a_client_without_limits_never_touches_the_store(make_stack: Callable[..., Stack], cache: LocalCache) -> None:
-    stack = make_stack(containers=2, cache=cache, api_clients={"alice": {"tokens_per_minute": 1000}, "bob": {}})
+    stack = make_stack(
+        containers=2, cache=cache, config=PATIENT, api_clients={"alice": {"tokens_per_minute": 1000}, "bob": {}}
+    )
     before = cache.command_calls()
     bob = key_client(stack, "bob")
 
@@ -255,7 +268,10 @@ def test_a_client_without_limits_never_touches_the_store(make_stack: Callable[..
 
 def test_streams_settle_to_their_final_usage(make_stack: Callable[..., Stack], cache: LocalCache) -> None:
     stack = make_stack(
-        containers=1, cache=cache, api_clients={"alice": {"token_quota": 5000, "token_quota_period": "day"}}
+        containers=1,
+        cache=cache,
+        config=PATIENT,
+        api_clients={"alice": {"token_quota": 5000, "token_quota_period": "day"}},
     )
     alice = key_client(stack, "alice")
     streamed = generate(alice, stream=True)
@@ -275,7 +291,7 @@ def test_without_a_limit_the_function_imports_no_store_client(
     with stack.new_runner(func_path=PROBE_FUNCTION, site_dir=site.build(), entrypoint=None) as plain:
         assert plain.invoke("POST", "/v1/responses", body=json.dumps(REQUEST).encode(), headers=headers).status == 200
         assert json.loads(plain.invoke("GET", "/v1/__modules/valkey").body) == []
-    limited = {**cache.function_config(), "GENAI_TOKENS_PER_MINUTE": "1000"}
+    limited = {**cache.function_config(), **PATIENT, "GENAI_TOKENS_PER_MINUTE": "1000"}
     with stack.new_runner(limited, func_path=PROBE_FUNCTION, site_dir=site.build(), entrypoint=None) as runner:
         assert json.loads(runner.invoke("GET", "/v1/__modules/valkey").body) == []  # not at start either
         assert runner.invoke("POST", "/v1/responses", body=json.dumps(REQUEST).encode(), headers=headers).status == 200
@@ -292,7 +308,9 @@ def test_make_usage_shows_each_limited_clients_window_from_the_local_store(
     from ops.usage import limit_windows
 
     clients = {"alice": {"token_quota": 5000, "token_quota_period": "day"}, "bob": {}}
-    stack = make_stack(containers=1, cache=cache, api_clients=clients, config={"GENAI_TOKENS_PER_MINUTE": "900"})
+    stack = make_stack(
+        containers=1, cache=cache, api_clients=clients, config={**PATIENT, "GENAI_TOKENS_PER_MINUTE": "900"}
+    )
     spent = total(generate(key_client(stack, "alice")))
     state = tmp_path / "limits.json"
     cache.write_state(state, limits_table(check_config(stack.config)))
