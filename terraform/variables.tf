@@ -410,7 +410,7 @@ variable "auth_mode" {
 }
 
 variable "api_clients" {
-  description = "api_keys mode: one entry per client. key_hashes are SHA-256 hex digests of the client's keys (1, or 2 while rotating) printed by `make api-key NAME=<client>`; never the keys. Each client gets its own usage plan: rate_limit_per_second and a quota per quota_unit (MINUTE, HOUR, DAY, WEEK or MONTH: oci-go-sdk apigateway QuotaUnitEnum). Optional policy (docs/clients.md): models (a subset of genai_allowed_models and alias names), max_output_tokens (at most genai_max_output_tokens) and families (API families, e.g. [\"responses\", \"chat\"]); unset means the global settings. Optional tokens_per_hour: the client's hourly token budget, watched by an alarm (docs/usage-and-alarms.md), not enforced. make run reads the same entries from terraform/clients.auto.tfvars.json."
+  description = "api_keys mode: one entry per client. key_hashes are SHA-256 hex digests of the client's keys (1, or 2 while rotating) printed by `make api-key NAME=<client>`; never the keys. Each client gets its own usage plan: rate_limit_per_second and a quota per quota_unit (MINUTE, HOUR, DAY, WEEK or MONTH: oci-go-sdk apigateway QuotaUnitEnum). Optional policy (docs/clients.md): models (a subset of genai_allowed_models and alias names), max_output_tokens (at most genai_max_output_tokens) and families (API families, e.g. [\"responses\", \"chat\"]); unset means the global settings. Optional tokens_per_hour: the client's hourly token budget, watched by an alarm (docs/usage-and-alarms.md), not enforced. With two clients or more each has its own Generative AI project and compartment (docs/clients.md#isolation): project_ocid and compartment_ocid give existing ones (in compartment_ocid or below it), else Terraform creates them. make run reads the same entries from terraform/clients.auto.tfvars.json."
   type = map(object({
     key_hashes            = list(string)
     rate_limit_per_second = optional(number, 2)
@@ -422,8 +422,15 @@ variable "api_clients" {
     families          = optional(list(string))
     # Budget (an alarm, never enforced by the function): terraform/alarms.tf; null: no budget alarm.
     tokens_per_hour = optional(number)
+    # Isolation, from two clients on (terraform/clients.tf): the client's own project and compartment; null: created.
+    project_ocid     = optional(string)
+    compartment_ocid = optional(string)
   }))
   default = {}
+  validation {
+    condition     = alltrue([for c in values(var.api_clients) : (c.project_ocid == null || can(regex("^ocid1\\.generativeaiproject\\.[a-z0-9-]+\\.[a-z0-9-]*\\.[a-z0-9]+$", c.project_ocid))) && (c.compartment_ocid == null || can(regex("^ocid1\\.compartment\\.[a-z0-9-]+\\.[a-z0-9-]*\\.[a-z0-9]+$", c.compartment_ocid)))])
+    error_message = "api_clients: project_ocid, when set, is a Generative AI project OCID (ocid1.generativeaiproject...); compartment_ocid a compartment OCID (ocid1.compartment...)."
+  }
   validation {
     condition     = alltrue([for c in values(var.api_clients) : c.tokens_per_hour == null ? true : (c.tokens_per_hour >= 1 && floor(c.tokens_per_hour) == c.tokens_per_hour)])
     error_message = "api_clients: tokens_per_hour, when set, must be a whole number of at least 1 (the client's hourly token budget)."
@@ -457,14 +464,21 @@ variable "jwt_client_claim" {
 }
 
 variable "jwt_clients" {
-  description = "jwt mode: per-client policy keyed by the value of jwt_client_claim (models, max_output_tokens, families, tokens_per_hour; as in api_clients). Once any entry sets a field, only the listed clients may call (a token naming another is refused with 403)."
+  description = "jwt mode: per-client policy keyed by the value of jwt_client_claim (models, max_output_tokens, families, tokens_per_hour, project_ocid, compartment_ocid; as in api_clients). Once any entry sets a field, only the listed clients may call (a token naming another is refused with 403)."
   type = map(object({
     models            = optional(list(string))
     max_output_tokens = optional(number)
     families          = optional(list(string))
     tokens_per_hour   = optional(number)
+    # Isolation, from two clients on (terraform/clients.tf): the client's own project and compartment; null: created.
+    project_ocid     = optional(string)
+    compartment_ocid = optional(string)
   }))
   default = {}
+  validation {
+    condition     = alltrue([for c in values(var.jwt_clients) : (c.project_ocid == null || can(regex("^ocid1\\.generativeaiproject\\.[a-z0-9-]+\\.[a-z0-9-]*\\.[a-z0-9]+$", c.project_ocid))) && (c.compartment_ocid == null || can(regex("^ocid1\\.compartment\\.[a-z0-9-]+\\.[a-z0-9-]*\\.[a-z0-9]+$", c.compartment_ocid)))])
+    error_message = "jwt_clients: project_ocid, when set, is a Generative AI project OCID (ocid1.generativeaiproject...); compartment_ocid a compartment OCID (ocid1.compartment...)."
+  }
   validation {
     # The name goes into the budget alarm's query as a quoted dimension value.
     condition     = alltrue([for name, c in var.jwt_clients : c.tokens_per_hour == null ? true : (c.tokens_per_hour >= 1 && floor(c.tokens_per_hour) == c.tokens_per_hour && !can(regex("[\"\\\\]", name)))])

@@ -100,8 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         clients_file = local_clients.load(args.clients)
     except ValueError as exc:
         parser.error(str(exc))
-    if local_clients.stack_policies(clients_file.api_clients):
-        config["GENAI_CLIENT_POLICIES"] = local_clients.stack_policies(clients_file.api_clients)
+    try:
+        policies = local_clients.stack_policies(clients_file.api_clients, real=args.real)
+    except ValueError as exc:
+        parser.error(f"{args.clients}: {exc}")
+    if policies:
+        config["GENAI_CLIENT_POLICIES"] = policies
     try:
         settings = check_config(config)
     except SettingsError as exc:

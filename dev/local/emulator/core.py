@@ -5,7 +5,8 @@ before anything else: a valid draft-cavage signature by a key whose
 resource-principal token IAM issued and has not expired or revoked (else 401
 NotAuthenticated), and an `OpenAI-Project` equal to the configured project,
 for a principal whose compartment a policy authorises (else 404
-NotAuthorizedOrNotFound). Only then is the route looked up, so an unsigned
+NotAuthorizedOrNotFound). Each project has its own `State`
+(`states`, `add_project`): a request sees only its project's objects. Only then is the route looked up, so an unsigned
 request to an unknown path is a 401, as at OCI. Every answer carries an
 `opc-request-id`.
 """
@@ -102,8 +103,11 @@ class Emulator:
         self.authorized_compartments = set(authorized_compartments) if authorized_compartments else None
         self.host = host
         self.port = 0
-        #: What the emulated service holds; the route handlers work on it.
+        #: What the emulated service holds for `project`; the route handlers work on it. Its models and
+        #: limits are the region's: every other project's State takes them from it on each request.
         self.state = State(max_file_bytes, max_stored_bytes, frozenset(models))
+        #: One State per project the emulated region has (`add_project`); vector stores are shared (state.py).
+        self.states: dict[str, State] = {project: self.state}
         self.calls: list[Call] = []
         self._faults: deque[Fault] = deque()
         self._revoked: set[str] = set()
@@ -131,6 +135,13 @@ class Emulator:
     @property
     def conversations(self) -> dict[str, StoredConversation]:
         return self.state.conversations
+
+    def add_project(self, project: str) -> State:
+        """Make `project` exist here (Terraform creates one per client), with nothing in it yet; its State."""
+        with self._lock:
+            if project not in self.states:
+                self.states[project] = State(vector_stores=self.state.vector_stores)
+            return self.states[project]
 
     # -- control ---------------------------------------------------------------
 
@@ -223,7 +234,7 @@ class Emulator:
             claims = self._authenticate(request, body)
             call.jti = claims.get("jti", "")
             plane = "control" if request.path.startswith(CONTROL_PREFIX + "/") else "inference"
-            self._authorize(request, claims, plane)
+            state = self._authorize(request, claims, plane)
             tail = "/" + request.match_info["tail"].rstrip("/")
             found, params = self._match(request.method, tail, plane)
             payload: Any = {}
@@ -249,7 +260,7 @@ class Emulator:
             if streaming:
                 # Recorded before the first byte: once the client has the stream, a reader of `calls` must see it.
                 call.status = 200
-            response = await found.handler(self.state, Request(request, body, call.body, params, stream_fault))
+            response = await found.handler(state, Request(request, body, call.body, params, stream_fault))
         except Refusal as refusal:
             call.reason = refusal.message
             response = refusal.response()
@@ -281,21 +292,31 @@ class Emulator:
                 f"The required information to complete authentication was not provided or was incorrect: {exc}",
             ) from None
 
-    def _authorize(self, request: web.Request, claims: dict[str, Any], plane: str) -> None:
+    def _authorize(self, request: web.Request, claims: dict[str, Any], plane: str) -> State:
+        """The State the request works on: its project's (the control plane's: the project it names, if any)."""
+        project = request.headers.get("OpenAI-Project", "")
+        state = self.states.get(project)
         if plane == "control":
             compartment = request.headers.get("opc-compartment-id", "")
             if not compartment:
                 raise Refusal(400, "MissingParameter", "The opc-compartment-id header is required.")
             if self.authorized_compartments is not None and compartment not in self.authorized_compartments:
                 raise Refusal(404, "NotAuthorizedOrNotFound", "Authorization failed or requested resource not found.")
-            return
-        project = request.headers.get("OpenAI-Project", "")
+            return self._regional(state or self.state)
         allowed = self.authorized_compartments is None or claims.get("res_compartment") in self.authorized_compartments
-        if project != self.project or not allowed:
-            why = "no such project" if project != self.project else "no policy allows this principal"
+        if state is None or not allowed:
+            why = "no such project" if state is None else "no policy allows this principal"
             raise Refusal(
                 404, "NotAuthorizedOrNotFound", f"Authorization failed or requested resource not found ({why})."
             )
+        return self._regional(state)
+
+    def _regional(self, state: State) -> State:
+        """`state`, with the region's models and limits (set on `self.state`, by tests too)."""
+        if state is not self.state:
+            state.models = self.state.models
+            state.max_file_bytes, state.max_stored_bytes = self.state.max_file_bytes, self.state.max_stored_bytes
+        return state
 
     def _fault_for(self, method: str, tail: str, body: bytes, stream: str) -> Fault | None:
         """This request's fault: a `[[fault:NAME]]` mark in its body first, else the first queued one that fits."""
