@@ -21,15 +21,15 @@ locals {
   # because their untyped nulls would not convert to api_clients' typed ones.
   # The policy fields only: tokens_per_hour is a budget for an alarm (alarms.tf), never sent to the function.
   policy_clients = var.auth_mode == "jwt" ? {
-    for name, c in var.jwt_clients : name => {
+    for name, c in local.jwt_clients_all : name => {
       models = c.models, max_output_tokens = c.max_output_tokens, families = c.families
     }
     } : {
-    for name, c in var.api_clients : local.client_tokens[name] => {
+    for name, c in local.api_clients_all : local.client_tokens[name] => {
       models = c.models, max_output_tokens = c.max_output_tokens, families = c.families
     }
   }
-  hash_only_clients = var.auth_mode == "jwt" ? [] : [for name in keys(local.string_clients) : local.client_tokens[name] if !contains(keys(var.api_clients), name)]
+  hash_only_clients = var.auth_mode == "jwt" ? [] : [for name in keys(local.string_clients) : local.client_tokens[name] if !contains(keys(local.api_clients_all), name)]
   policy_set        = anytrue([for c in values(local.policy_clients) : c.models != null || c.max_output_tokens != null || c.families != null])
   # The fields each client sets, keyed as the header names it.
   policy_entries = merge(
@@ -60,14 +60,14 @@ locals {
   # and listed in its own compartment (the control plane takes opc-compartment-id: Oracle's QuickStart,
   # https://docs.oracle.com/en-us/iaas/Content/generative-ai/get-started-agents.htm). The function refuses a
   # table of two clients or more without them (genai_fn/clients.py); one client keeps GENAI_PROJECT_OCID.
-  client_names     = var.auth_mode == "jwt" ? keys(var.jwt_clients) : keys(local.api_clients)
+  client_names     = var.auth_mode == "jwt" ? keys(local.jwt_clients_all) : keys(local.api_clients)
   client_isolation = length(local.client_names) >= 2
   client_key       = { for n in local.client_names : n => var.auth_mode == "jwt" ? n : local.client_tokens[n] }
   # What an entry gives; clients of api_key_hashes give nothing (both are created for them).
   client_given = {
     for n in local.client_names : n => {
-      project     = var.auth_mode == "jwt" ? var.jwt_clients[n].project_ocid : try(var.api_clients[n].project_ocid, null)
-      compartment = var.auth_mode == "jwt" ? var.jwt_clients[n].compartment_ocid : try(var.api_clients[n].compartment_ocid, null)
+      project     = var.auth_mode == "jwt" ? local.jwt_clients_all[n].project_ocid : try(local.api_clients_all[n].project_ocid, null)
+      compartment = var.auth_mode == "jwt" ? local.jwt_clients_all[n].compartment_ocid : try(local.api_clients_all[n].compartment_ocid, null)
     }
   }
   # A name a compartment or project may carry: the client's, made safe, and a hash (jwt names are free text).

@@ -55,7 +55,7 @@ locals {
   }
   # Keys and limits only (policies: terraform/clients.tf), so both kinds of entry have one type.
   api_clients = merge(local.string_clients, {
-    for name, c in var.api_clients : name => {
+    for name, c in local.api_clients_all : name => {
       key_hashes = c.key_hashes, rate_limit_per_second = c.rate_limit_per_second, quota = c.quota, quota_unit = c.quota_unit
     }
   })

@@ -453,6 +453,41 @@ variable "api_clients" {
   }
 }
 
+variable "api_clients_json" {
+  description = "api_clients as JSON text, for Resource Manager, whose form has no map type (schema.yaml): {\"alice\": {\"key_hashes\": [\"<sha256 hex>\"], \"models\": [...], \"families\": [...], ...}}, the same fields and defaults as api_clients; merged into it (api_clients wins for a name in both). \"\" for none."
+  type        = string
+  default     = ""
+  validation {
+    condition = trimspace(var.api_clients_json) == "" || can(alltrue([
+      for name, c in jsondecode(var.api_clients_json) : (
+        can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,55}$", name)) &&
+        length(setsubtract(keys(c), ["key_hashes", "rate_limit_per_second", "quota", "quota_unit", "models", "max_output_tokens", "families", "tokens_per_hour", "project_ocid", "compartment_ocid"])) == 0 &&
+        length(c.key_hashes) >= 1 && length(c.key_hashes) <= 2 && alltrue([for h in c.key_hashes : can(regex("^[0-9a-f]{64}$", h))]) &&
+        try(c.rate_limit_per_second, 2) >= 1 && try(c.rate_limit_per_second, 2) <= 1000 && try(c.quota, 5000) >= 1 &&
+        contains(["MINUTE", "HOUR", "DAY", "WEEK", "MONTH"], try(c.quota_unit, "DAY")) &&
+        alltrue([for f in try(c.families, []) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads"], f)])
+      ) ? true : tobool("invalid")
+    ]))
+    error_message = "api_clients_json must be a JSON object of client name (letters, digits, '.', '_', '-'; at most 56) to an object with key_hashes (1 or 2 SHA-256 hex) and only api_clients' fields, within its bounds (rate_limit_per_second 1-1000, quota >= 1, quota_unit MINUTE to MONTH; families among those api_clients takes)."
+  }
+}
+
+variable "jwt_clients_json" {
+  description = "jwt_clients as JSON text, for Resource Manager (schema.yaml): {\"<claim value>\": {\"families\": [...], ...}}, the same fields as jwt_clients; merged into it (jwt_clients wins for a name in both). \"\" for none."
+  type        = string
+  default     = ""
+  validation {
+    condition = trimspace(var.jwt_clients_json) == "" || can(alltrue([
+      for name, c in jsondecode(var.jwt_clients_json) : (
+        length(name) >= 1 && length(name) <= 256 &&
+        length(setsubtract(keys(c), ["models", "max_output_tokens", "families", "tokens_per_hour", "project_ocid", "compartment_ocid"])) == 0 &&
+        alltrue([for f in try(c.families, []) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads"], f)])
+      ) ? true : tobool("invalid")
+    ]))
+    error_message = "jwt_clients_json must be a JSON object of claim value to an object with only jwt_clients' fields; families among those jwt_clients takes."
+  }
+}
+
 variable "jwt_client_claim" {
   description = "jwt mode: the token claim that names the client (request.auth[<claim>]); the gateway sends its value to the function as X-GenAI-Client, for the log line and jwt_clients."
   type        = string

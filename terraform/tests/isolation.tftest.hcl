@@ -125,3 +125,31 @@ run "six_isolated_clients_fit_the_config_limit" {
     error_message = "Six api_keys clients, each isolated, fit in the application's 4 KB of configuration."
   }
 }
+
+run "clients_from_resource_managers_json_text" {
+  command = apply
+  variables {
+    api_clients    = {}
+    api_key_hashes = ""
+    api_clients_json = jsonencode({
+      dora = { key_hashes = ["dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"], families = ["responses", "files"] }
+      erin = { key_hashes = ["eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"], rate_limit_per_second = 5 }
+    })
+  }
+  assert {
+    condition     = keys(oci_generative_ai_project.client) == ["dora", "erin"] && keys(oci_identity_compartment.client) == ["dora", "erin"]
+    error_message = "Clients given as api_clients_json (the Resource Manager form) are isolated as api_clients are."
+  }
+  assert {
+    condition     = jsondecode(oci_functions_application.this.config["GENAI_CLIENT_POLICIES"])["${substr(sha256("ocid1.compartment.oc1..aaaacompartment/us-chicago-1/${var.name}"), 0, 6)}.dora"].families == ["responses", "files"]
+    error_message = "A client's policy fields from api_clients_json reach the function."
+  }
+}
+
+run "rejects_bad_clients_json" {
+  command = plan
+  variables {
+    api_clients_json = "{\"dora\": {\"key_hashes\": [\"nothex\"]}}"
+  }
+  expect_failures = [var.api_clients_json]
+}

@@ -81,6 +81,9 @@ class Call:
     #: Time the emulator itself spent on the request (also sent as x-emulator-service-ms).
     service_ms: float = 0.0
     query: str = ""
+    #: The OpenAI-Project and opc-compartment-id the request carried (which client's scope it was in).
+    project: str = ""
+    compartment: str = ""
 
 
 class Emulator:
@@ -228,7 +231,15 @@ class Emulator:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         body = await request.read()
-        call = Call(request.method, request.path, 0, raw_body=body, query=request.query_string)
+        call = Call(
+            request.method,
+            request.path,
+            0,
+            raw_body=body,
+            query=request.query_string,
+            project=request.headers.get("OpenAI-Project", ""),
+            compartment=request.headers.get("opc-compartment-id", ""),
+        )
         self.calls.append(call)
         try:
             claims = self._authenticate(request, body)
