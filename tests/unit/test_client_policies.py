@@ -126,7 +126,7 @@ def test_render_is_the_twin_of_terraform():
 def test_terraform_validates_families_against_the_route_table():
     variables = (ROOT / "terraform" / "variables.tf").read_text()
     lists = re.findall(r"contains\((\[\"simple\"[^]]*\]), f\)", variables)
-    assert len(lists) == 2, "api_clients and jwt_clients both check families"
+    assert len(lists) == 4, "api_clients, jwt_clients and their JSON forms (Resource Manager) all check families"
     for listed in lists:
         assert json.loads(listed) == [f.value for f in Family]
 
