@@ -119,7 +119,7 @@ def parse(
             raise ValueError(f"{name}: max_output_tokens must be 1 to GENAI_MAX_OUTPUT_TOKENS ({max_output_tokens})")
         project = _ocid(name, entry, "project", PROJECT_OCID)
         compartment = _ocid(name, entry, "compartment", COMPARTMENT_OCID)
-        policies[name] = Policy(models, cap, fams, project, compartment)
+        policies[name] = Policy(models, cap, fams, project=project, compartment=compartment)
     _check_isolation(policies)
     return policies
 
