@@ -28,11 +28,25 @@ Every field is optional; an absent field means the global setting. The token
 limits (`tokens_per_minute`, `token_quota` with `token_quota_period`) are
 enforced on a shared store (genai_fn/limits/); their absence means the
 deployment-wide default (GENAI_TOKENS_PER_MINUTE, GENAI_TOKEN_QUOTA).
+
+Isolation (docs/clients.md, SECURITY.md): `project` is the client's own
+Generative AI project, sent as `OpenAI-Project` on its calls, so that OCI
+itself keeps its responses, conversations, files and containers apart from
+every other client's ("Projects": artifacts in one project are not accessible
+from another project, https://docs.oracle.com/en-us/iaas/Content/generative-ai/projects.htm).
+`compartment` is the client's own compartment, sent as `opc-compartment-id` to
+the control plane, where vector stores are created and listed
+(genai_fn/tenancy.py adds the check OCI has no scope for). With two clients or
+more, every client must have a project of its own, and a compartment of its
+own unless its `families` leave out vector_stores: a table that would let two
+clients share stored objects is refused at start-up. With one client (or none),
+a client without `project` uses GENAI_PROJECT_OCID, as a direct invocation does.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -42,8 +56,21 @@ from .limits import bounds
 CLIENT_HEADER = "X-GenAI-Client"
 SETTING = "GENAI_CLIENT_POLICIES"
 _FIELDS = frozenset(
-    {"models", "max_output_tokens", "families", "tokens_per_minute", "token_quota", "token_quota_period"}
+    {
+        "models",
+        "max_output_tokens",
+        "families",
+        "tokens_per_minute",
+        "token_quota",
+        "token_quota_period",
+        "project",
+        "compartment",
+    }
 )
+PROJECT_OCID = re.compile(r"^ocid1\.generativeaiproject\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+$")
+COMPARTMENT_OCID = re.compile(r"^ocid1\.(compartment|tenancy)\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+$")
+#: The family whose objects live in a compartment rather than in a project (genai_fn/tenancy.py).
+COMPARTMENT_FAMILY = "vector_stores"
 #: The name of a client the header may carry (keys.py's names, a stack id prefix, or a JWT claim).
 MAX_NAME_CHARS = 256
 
@@ -60,6 +87,15 @@ class Policy:
     tokens_per_minute: int | None = None
     token_quota: int | None = None
     token_quota_period: str | None = None
+    #: The client's own Generative AI project (OpenAI-Project); None: GENAI_PROJECT_OCID.
+    project: str | None = None
+    #: The client's own compartment for vector stores (opc-compartment-id); None: GENAI_COMPARTMENT_OCID.
+    compartment: str | None = None
+
+    @property
+    def isolated(self) -> bool:
+        """Whether this client's calls go to a project of its own (and so are kept apart from others')."""
+        return self.project is not None
 
 
 def parse(
@@ -101,8 +137,51 @@ def parse(
         cap = entry.get("max_output_tokens")
         if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or not 1 <= cap <= max_output_tokens):
             raise ValueError(f"{name}: max_output_tokens must be 1 to GENAI_MAX_OUTPUT_TOKENS ({max_output_tokens})")
-        policies[name] = Policy(models, cap, fams, *token_limits(entry, f"{name}: "))
+        project = _ocid(name, entry, "project", PROJECT_OCID)
+        compartment = _ocid(name, entry, "compartment", COMPARTMENT_OCID)
+        tpm, quota, period = token_limits(entry, f"{name}: ")
+        policies[name] = Policy(
+            models,
+            cap,
+            fams,
+            tokens_per_minute=tpm,
+            token_quota=quota,
+            token_quota_period=period,
+            project=project,
+            compartment=compartment,
+        )
+    _check_isolation(policies)
     return policies
+
+
+def _ocid(client: str, entry: Mapping[str, object], field: str, pattern: re.Pattern[str]) -> str | None:
+    value = entry.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not pattern.match(value):
+        kind = "ocid1.generativeaiproject…" if field == "project" else "ocid1.compartment…"
+        raise ValueError(f"{client}: {field} must be an OCID ({kind}), got {str(value)[:80]!r}")
+    return value
+
+
+def _check_isolation(policies: Mapping[str, Policy]) -> None:
+    """Two clients or more: each has its own project (and compartment, if it may use vector stores)."""
+    if len(policies) < 2:
+        return
+    for field in ("project", "compartment"):
+        owners: dict[str, str] = {}
+        for name, policy in sorted(policies.items()):
+            value = getattr(policy, field)
+            needed = field == "project" or policy.families is None or COMPARTMENT_FAMILY in policy.families
+            if value is None and needed:
+                raise ValueError(
+                    f"{name}: with {len(policies)} clients each needs a {field} of its own, so that no client "
+                    f"can reach another's stored objects (terraform/clients.tf creates one per client)"
+                )
+            if value is not None and value in owners:
+                raise ValueError(f"{name} and {owners[value]} share the {field} {value}: each client needs its own")
+            if value is not None:
+                owners[value] = name
 
 
 def token_limits(entry: Mapping[str, object], where: str = "") -> tuple[int | None, int | None, str | None]:

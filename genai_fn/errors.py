@@ -294,7 +294,9 @@ def from_upstream(
     request_id = upstream_request_id(headers)
     ref = f" (opc-request-id {request_id})" if request_id else ""
 
-    if status == 404 and resource:
+    # A 404 that names what is missing ("conversation_not_found") on a path without an id (a Responses
+    # create naming a conversation of another project, or none) is that object's absence, not IAM's refusal.
+    if status == 404 and (resource or _NOT_FOUND_CODE.fullmatch(upstream_code)):
         # `resource` is an identifier (routes.Resource): the code as it is, the message in words. On a
         # nested path (a container's file) the service's own message says which of the two is missing,
         # and so does its code when it names one ("container_not_found"): then that is what is missing.

@@ -221,6 +221,10 @@ class Failover:
     def _try(self, region: Region, out: Outbound, budget: Budget, record: CallRecord) -> Answer:
         """One region's attempts (its own retries included); the outcome feeds its breaker."""
         record.region = region.name
+        if region is not self.home and out.project:
+            # A client's own project exists in the home region only. What fails over stores nothing and
+            # names nothing stored (`references_stored`), so the fallback region's project serves it.
+            out = dataclasses.replace(out, project="")
         before = region.breaker.state
         try:
             answer = region.upstream.send(out, budget, record)

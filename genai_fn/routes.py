@@ -71,7 +71,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import answer_fields, clients, errors, failover, limits, retry, streams
+from . import answer_fields, clients, errors, failover, limits, retry, streams, tenancy
 from .deadline import Budget
 from .http import JSON_TYPES, Reply, Request
 from .logs import LOGGED_TEXT_LIMIT, CallRecord
@@ -308,6 +308,7 @@ def simple(call: Call) -> Reply:
         retry_rule=_retry_rule(create, fields),
         content=_dumps(fields),
         content_type="application/json",
+        project=tenancy.scope(call.policy)[0],
     )
     budget = _budget(request, settings)
     with (spend := _spend(call, create, fields, settings, budget)):
@@ -633,6 +634,10 @@ def passthrough(call: Call) -> Reply:
     content, content_type, payload, capped, hide_usage = _request_body(
         route, request, settings, record, service.log_prompts, call.policy
     )
+    budget = _budget(request, settings)
+    project, compartment = tenancy.scope(call.policy)
+    if project:  # this client's objects are kept apart from other clients' (genai_fn/tenancy.py)
+        content = tenancy.guard(call, payload, content, budget)
     out = Outbound(
         method=route.method,
         path=path.removeprefix(API_ROOT),
@@ -643,10 +648,11 @@ def passthrough(call: Call) -> Reply:
         stream=route.stream if _streamed(route, request, payload) else None,
         resource=route.resource.value if route.resource else "",
         control_plane=route.plane is Plane.CONTROL,
+        project=project,
+        compartment=compartment,
     )
     # With one region (failover off) nothing is checked: no work added to the call.
     portable = service.fails_over and _portable(route, out, payload)
-    budget = _budget(request, settings)
     with (spend := _spend(call, route, payload, settings, budget)):
         answer = service.send(out, budget, record, portable=portable)
         _record_answer(record, route, answer)

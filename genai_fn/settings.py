@@ -41,8 +41,8 @@ FUNCTIONS_PAYLOAD_LIMIT = 6 * 1024 * 1024
 # The platform's own ceiling on a function's timeout.
 FUNCTIONS_MAX_TIMEOUT_S = 300
 
-_PROJECT_OCID = re.compile(r"^ocid1\.generativeaiproject\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+$")
-_COMPARTMENT_OCID = re.compile(r"^ocid1\.(compartment|tenancy)\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+$")
+_PROJECT_OCID = clients.PROJECT_OCID
+_COMPARTMENT_OCID = clients.COMPARTMENT_OCID
 _REGION = re.compile(r"^[a-z]{2,}-[a-z]+-[0-9]+$")
 _MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
 _DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")

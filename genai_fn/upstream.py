@@ -73,6 +73,10 @@ class Outbound:
     resource: str = ""
     #: Sent to OCI's control plane (vector store management) instead of the inference endpoint.
     control_plane: bool = False
+    #: The calling client's own project (OpenAI-Project) and compartment (opc-compartment-id), when
+    #: clients are kept apart (genai_fn/clients.py); "": the deployment's (GENAI_PROJECT_OCID, GENAI_COMPARTMENT_OCID).
+    project: str = ""
+    compartment: str = ""
 
 
 @dataclass
@@ -245,15 +249,19 @@ class Upstream:
     def _destination(self, out: Outbound) -> tuple[str, dict[str, str]]:
         """The URL (relative to the inference base, or absolute on the control plane) and headers of `out`."""
         headers = {"content-type": out.content_type} if out.content_type else {}
+        if out.project:
+            # Replaces the client's default header for this request only: OCI keeps each project's objects apart.
+            headers["OpenAI-Project"] = out.project
         if not out.control_plane:
             return out.path, headers
         s = self._settings
-        if not s.compartment_ocid:
+        compartment = out.compartment or s.compartment_ocid
+        if not compartment:
             raise errors.misconfigured(
                 "GENAI_COMPARTMENT_OCID is not set: OCI serves vector store management on its control plane, "
                 "which needs the compartment (opc-compartment-id)."
             )
-        return s.control_base_url + out.path, {**headers, "opc-compartment-id": s.compartment_ocid}
+        return s.control_base_url + out.path, {**headers, "opc-compartment-id": compartment}
 
     def _attempt(
         self,

@@ -81,9 +81,9 @@ resource "oci_monitoring_alarm" "this" {
 # client keeps being served (its usage plan's quota is the hard limit).
 locals {
   budget_clients = var.auth_mode == "jwt" ? {
-    for name, c in var.jwt_clients : name => { client = name, tokens_per_hour = c.tokens_per_hour } if c.tokens_per_hour != null
+    for name, c in local.jwt_clients_all : name => { client = name, tokens_per_hour = c.tokens_per_hour } if c.tokens_per_hour != null
     } : {
-    for name, c in var.api_clients : name => { client = local.client_tokens[name], tokens_per_hour = c.tokens_per_hour } if c.tokens_per_hour != null
+    for name, c in local.api_clients_all : name => { client = local.client_tokens[name], tokens_per_hour = c.tokens_per_hour } if c.tokens_per_hour != null
   }
 }
 

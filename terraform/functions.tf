@@ -37,8 +37,9 @@ locals {
     GENAI_EAGER_START      = tostring(var.genai_eager_start)
     # Regional failover (docs/failover.md); GENAI_FALLBACK_REGIONS is added in app_config (its project may be unknown).
     GENAI_FALLBACK_MODELS = local.genai_fallback_region != null && length(var.genai_fallback_models) > 0 ? "${local.genai_fallback_region}=${join("|", var.genai_fallback_models)}" : ""
-    # Per-client policy, "" (dropped) when no client has one: terraform/clients.tf.
-    GENAI_CLIENT_POLICIES = local.client_policies
+    # Per-client policy, "" (dropped) when no client has one: terraform/clients.tf. With isolated
+    # clients it names projects created at apply: added in app_config, sized with stand-ins.
+    GENAI_CLIENT_POLICIES = local.client_isolation ? "" : local.client_policies
   }
 
   # Clients from api_key_hashes (string form) merged with api_clients (map form).
@@ -54,7 +55,7 @@ locals {
   }
   # Keys and limits only (policies: terraform/clients.tf), so both kinds of entry have one type.
   api_clients = merge(local.string_clients, {
-    for name, c in var.api_clients : name => {
+    for name, c in local.api_clients_all : name => {
       key_hashes = c.key_hashes, rate_limit_per_second = c.rate_limit_per_second, quota = c.quota, quota_unit = c.quota_unit
     }
   })
@@ -78,7 +79,8 @@ locals {
   # local.limit_settings and local.limit_store_config: token limits and their store (cache.tf), {} when no limit is set.
   app_settings    = { for k, v in merge(local.function_config, local.limit_settings, local.authorizer_config) : k => v if v != "" }
   fallback_config = local.genai_fallback_region == null ? {} : { GENAI_FALLBACK_REGIONS = "${local.genai_fallback_region}=${local.genai_fallback_project}" }
-  app_config      = merge(local.app_settings, { GENAI_PROJECT_OCID = oci_generative_ai_project.this.id }, local.fallback_config, local.limit_store_config)
+  isolated_config = local.client_isolation ? { GENAI_CLIENT_POLICIES = local.client_policies } : {}
+  app_config      = merge(local.app_settings, { GENAI_PROJECT_OCID = oci_generative_ai_project.this.id }, local.fallback_config, local.isolated_config, local.limit_store_config)
   # Size of app_config with 128-character stand-ins for the project OCIDs
   # (about 90 characters in practice), so the 4 KB check runs at plan time.
   app_config_bytes = length(jsonencode(merge(
@@ -86,6 +88,7 @@ locals {
     { GENAI_PROJECT_OCID = format("%0128d", 0) },
     local.genai_fallback_region == null ? {} : { GENAI_FALLBACK_REGIONS = "${local.genai_fallback_region}=${format("%0128d", 0)}" },
     local.limit_store_config_standin,
+    local.client_isolation ? { GENAI_CLIENT_POLICIES = local.client_policies_sized } : {},
   )))
 }
 
@@ -115,7 +118,7 @@ resource "oci_functions_application" "this" {
     # says so instead of the apply (local.app_config_bytes).
     precondition {
       condition     = local.app_config_bytes < 4096
-      error_message = "The application config would be ${local.app_config_bytes} bytes, over the Functions config limit (4 KB): fewer API key hashes, or use jwt mode."
+      error_message = "The application config would be ${local.app_config_bytes} bytes, over the Functions config limit (4 KB): fewer clients or API key hashes (each isolated client's project and compartment cost about 300 bytes), or use jwt mode."
     }
     # The function refuses a fallback that is its own region (genai_fn/settings.py): say it at plan time.
     precondition {

@@ -410,7 +410,7 @@ variable "auth_mode" {
 }
 
 variable "api_clients" {
-  description = "api_keys mode: one entry per client. key_hashes are SHA-256 hex digests of the client's keys (1, or 2 while rotating) printed by `make api-key NAME=<client>`; never the keys. Each client gets its own usage plan: rate_limit_per_second and a quota per quota_unit (MINUTE, HOUR, DAY, WEEK or MONTH: oci-go-sdk apigateway QuotaUnitEnum). Optional policy (docs/clients.md): models (a subset of genai_allowed_models and alias names), max_output_tokens (at most genai_max_output_tokens) and families (API families, e.g. [\"responses\", \"chat\"]); unset means the global settings. Optional tokens_per_hour: the client's hourly token budget, watched by an alarm (docs/usage-and-alarms.md), not enforced. Optional token limits, enforced by the function on a shared store (terraform/cache.tf, docs/usage-and-alarms.md): tokens_per_minute, and token_quota per token_quota_period (hour, day, week or month). make run reads the same entries from terraform/clients.auto.tfvars.json."
+  description = "api_keys mode: one entry per client. key_hashes are SHA-256 hex digests of the client's keys (1, or 2 while rotating) printed by `make api-key NAME=<client>`; never the keys. Each client gets its own usage plan: rate_limit_per_second and a quota per quota_unit (MINUTE, HOUR, DAY, WEEK or MONTH: oci-go-sdk apigateway QuotaUnitEnum). Optional policy (docs/clients.md): models (a subset of genai_allowed_models and alias names), max_output_tokens (at most genai_max_output_tokens) and families (API families, e.g. [\"responses\", \"chat\"]); unset means the global settings. Optional tokens_per_hour: the client's hourly token budget, watched by an alarm (docs/usage-and-alarms.md), not enforced. With two clients or more each has its own Generative AI project and compartment (docs/clients.md#isolation): project_ocid and compartment_ocid give existing ones (in compartment_ocid or below it), else Terraform creates them. Optional token limits, enforced by the function on a shared store (terraform/cache.tf, docs/usage-and-alarms.md): tokens_per_minute, and token_quota per token_quota_period (hour, day, week or month). make run reads the same entries from terraform/clients.auto.tfvars.json."
   type = map(object({
     key_hashes            = list(string)
     rate_limit_per_second = optional(number, 2)
@@ -427,6 +427,9 @@ variable "api_clients" {
     token_quota        = optional(number)
     token_quota_period = optional(string)
     # --- end token limits
+    # Isolation, from two clients on (terraform/clients.tf): the client's own project and compartment; null: created.
+    project_ocid     = optional(string)
+    compartment_ocid = optional(string)
   }))
   default = {}
   # --- Token limits: the bounds of genai_fn's limits module (tests/terraform/test_limit_bounds.py compares the values).
@@ -435,6 +438,10 @@ variable "api_clients" {
     error_message = "api_clients: tokens_per_minute a whole number from 1 to 10000000; token_quota a whole number from 1 to 1000000000000, with token_quota_period hour, day, week or month (and no token_quota_period without token_quota)."
   }
   # --- end token limits
+  validation {
+    condition     = alltrue([for c in values(var.api_clients) : (c.project_ocid == null || can(regex("^ocid1\\.generativeaiproject\\.[a-z0-9-]+\\.[a-z0-9-]*\\.[a-z0-9]+$", c.project_ocid))) && (c.compartment_ocid == null || can(regex("^ocid1\\.compartment\\.[a-z0-9-]+\\.[a-z0-9-]*\\.[a-z0-9]+$", c.compartment_ocid)))])
+    error_message = "api_clients: project_ocid, when set, is a Generative AI project OCID (ocid1.generativeaiproject...); compartment_ocid a compartment OCID (ocid1.compartment...)."
+  }
   validation {
     condition     = alltrue([for c in values(var.api_clients) : c.tokens_per_hour == null ? true : (c.tokens_per_hour >= 1 && floor(c.tokens_per_hour) == c.tokens_per_hour)])
     error_message = "api_clients: tokens_per_hour, when set, must be a whole number of at least 1 (the client's hourly token budget)."
@@ -457,6 +464,45 @@ variable "api_clients" {
   }
 }
 
+variable "api_clients_json" {
+  description = "api_clients as JSON text, for Resource Manager, whose form has no map type (schema.yaml): {\"alice\": {\"key_hashes\": [\"<sha256 hex>\"], \"models\": [...], \"families\": [...], ...}}, the same fields and defaults as api_clients; merged into it (api_clients wins for a name in both). \"\" for none."
+  type        = string
+  default     = ""
+  validation {
+    condition = trimspace(var.api_clients_json) == "" || can(alltrue([
+      for name, c in jsondecode(var.api_clients_json) : (
+        can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,55}$", name)) &&
+        length(setsubtract(keys(c), ["key_hashes", "rate_limit_per_second", "quota", "quota_unit", "models", "max_output_tokens", "families", "tokens_per_hour", "tokens_per_minute", "token_quota", "token_quota_period", "project_ocid", "compartment_ocid"])) == 0 &&
+        (try(c.tokens_per_minute, null) == null ? true : (c.tokens_per_minute >= 1 && c.tokens_per_minute <= 10000000 && floor(c.tokens_per_minute) == c.tokens_per_minute)) &&
+        (try(c.token_quota, null) == null ? try(c.token_quota_period, null) == null : (c.token_quota >= 1 && c.token_quota <= 1000000000000 && floor(c.token_quota) == c.token_quota && contains(["hour", "day", "week", "month"], try(c.token_quota_period, "none")))) &&
+        length(c.key_hashes) >= 1 && length(c.key_hashes) <= 2 && alltrue([for h in c.key_hashes : can(regex("^[0-9a-f]{64}$", h))]) &&
+        try(c.rate_limit_per_second, 2) >= 1 && try(c.rate_limit_per_second, 2) <= 1000 && try(c.quota, 5000) >= 1 &&
+        contains(["MINUTE", "HOUR", "DAY", "WEEK", "MONTH"], try(c.quota_unit, "DAY")) &&
+        alltrue([for f in try(c.families, []) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads"], f)])
+      ) ? true : tobool("invalid")
+    ]))
+    error_message = "api_clients_json must be a JSON object of client name (letters, digits, '.', '_', '-'; at most 56) to an object with key_hashes (1 or 2 SHA-256 hex) and only api_clients' fields, within its bounds (rate_limit_per_second 1-1000, quota >= 1, quota_unit MINUTE to MONTH; families among those api_clients takes; token limits as in api_clients)."
+  }
+}
+
+variable "jwt_clients_json" {
+  description = "jwt_clients as JSON text, for Resource Manager (schema.yaml): {\"<claim value>\": {\"families\": [...], ...}}, the same fields as jwt_clients; merged into it (jwt_clients wins for a name in both). \"\" for none."
+  type        = string
+  default     = ""
+  validation {
+    condition = trimspace(var.jwt_clients_json) == "" || can(alltrue([
+      for name, c in jsondecode(var.jwt_clients_json) : (
+        length(name) >= 1 && length(name) <= 256 &&
+        length(setsubtract(keys(c), ["models", "max_output_tokens", "families", "tokens_per_hour", "tokens_per_minute", "token_quota", "token_quota_period", "project_ocid", "compartment_ocid"])) == 0 &&
+        (try(c.tokens_per_minute, null) == null ? true : (c.tokens_per_minute >= 1 && c.tokens_per_minute <= 10000000 && floor(c.tokens_per_minute) == c.tokens_per_minute)) &&
+        (try(c.token_quota, null) == null ? try(c.token_quota_period, null) == null : (c.token_quota >= 1 && c.token_quota <= 1000000000000 && floor(c.token_quota) == c.token_quota && contains(["hour", "day", "week", "month"], try(c.token_quota_period, "none")))) &&
+        alltrue([for f in try(c.families, []) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads"], f)])
+      ) ? true : tobool("invalid")
+    ]))
+    error_message = "jwt_clients_json must be a JSON object of claim value to an object with only jwt_clients' fields; families among those jwt_clients takes; token limits as in jwt_clients."
+  }
+}
+
 variable "jwt_client_claim" {
   description = "jwt mode: the token claim that names the client (request.auth[<claim>]); the gateway sends its value to the function as X-GenAI-Client, for the log line and jwt_clients."
   type        = string
@@ -468,7 +514,7 @@ variable "jwt_client_claim" {
 }
 
 variable "jwt_clients" {
-  description = "jwt mode: per-client policy keyed by the value of jwt_client_claim (models, max_output_tokens, families, tokens_per_hour, tokens_per_minute, token_quota, token_quota_period; as in api_clients). Once any entry sets a field, only the listed clients may call (a token naming another is refused with 403)."
+  description = "jwt mode: per-client policy keyed by the value of jwt_client_claim (models, max_output_tokens, families, tokens_per_hour, tokens_per_minute, token_quota, token_quota_period, project_ocid, compartment_ocid; as in api_clients). Once any entry sets a field, only the listed clients may call (a token naming another is refused with 403)."
   type = map(object({
     models            = optional(list(string))
     max_output_tokens = optional(number)
@@ -479,6 +525,9 @@ variable "jwt_clients" {
     token_quota        = optional(number)
     token_quota_period = optional(string)
     # --- end token limits
+    # Isolation, from two clients on (terraform/clients.tf): the client's own project and compartment; null: created.
+    project_ocid     = optional(string)
+    compartment_ocid = optional(string)
   }))
   default = {}
   # --- Token limits: the bounds of genai_fn's limits module (tests/terraform/test_limit_bounds.py compares the values).
@@ -487,6 +536,10 @@ variable "jwt_clients" {
     error_message = "jwt_clients: tokens_per_minute a whole number from 1 to 10000000; token_quota a whole number from 1 to 1000000000000, with token_quota_period hour, day, week or month (and no token_quota_period without token_quota)."
   }
   # --- end token limits
+  validation {
+    condition     = alltrue([for c in values(var.jwt_clients) : (c.project_ocid == null || can(regex("^ocid1\\.generativeaiproject\\.[a-z0-9-]+\\.[a-z0-9-]*\\.[a-z0-9]+$", c.project_ocid))) && (c.compartment_ocid == null || can(regex("^ocid1\\.compartment\\.[a-z0-9-]+\\.[a-z0-9-]*\\.[a-z0-9]+$", c.compartment_ocid)))])
+    error_message = "jwt_clients: project_ocid, when set, is a Generative AI project OCID (ocid1.generativeaiproject...); compartment_ocid a compartment OCID (ocid1.compartment...)."
+  }
   validation {
     # The name goes into the budget alarm's query as a quoted dimension value.
     condition     = alltrue([for name, c in var.jwt_clients : c.tokens_per_hour == null ? true : (c.tokens_per_hour >= 1 && floor(c.tokens_per_hour) == c.tokens_per_hour && !can(regex("[\"\\\\]", name)))])

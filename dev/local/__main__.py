@@ -150,8 +150,12 @@ def _run(argv: list[str] | None) -> int:
         clients_file = local_clients.load(args.clients)
     except ValueError as exc:
         parser.error(str(exc))
-    if local_clients.stack_policies(clients_file.api_clients):
-        config["GENAI_CLIENT_POLICIES"] = local_clients.stack_policies(clients_file.api_clients)
+    try:
+        policies = local_clients.stack_policies(clients_file.api_clients, real=args.real)
+    except ValueError as exc:
+        parser.error(f"{args.clients}: {exc}")
+    if policies:
+        config["GENAI_CLIENT_POLICIES"] = policies
     try:
         settings = check_config(config)
     except SettingsError as exc:
@@ -230,9 +234,12 @@ def _run(argv: list[str] | None) -> int:
             call = stack.emulator.calls[-1]
             checked = "API key accepted" if stack.api_key_file else "signature verified"
             print(f"  upstream:    {call.method} {call.path} → {call.status}, {checked} (jti {call.jti})")
+        table = json.loads(stack.config.get("GENAI_CLIENT_POLICIES") or "{}")
         for name, client_key in stack.client_keys.keys.items():
             policy = {k: v for k, v in clients_file.api_clients[name].items() if k in local_clients.POLICY_FIELDS}
             print(f"Client    {name}: key {client_key}; policy {json.dumps(policy) if policy else 'none (global)'}")
+            if "project" in table.get(name, {}):
+                print(f"          own project {table[name]['project']} (docs/clients.md#isolation)")
             if policy:
                 # The sample request again, as this client: what its policy makes of it.
                 answer = stack.client(auth=False).post(
@@ -243,6 +250,14 @@ def _run(argv: list[str] | None) -> int:
                 error = answer.json().get("error") if answer.status_code >= 400 else None
                 said = f" {error['code']}: {error['message']}" if isinstance(error, dict) else ""
                 print(f"          the sample request as {name} → {answer.status_code}{said}")
+        if "project" in table.get("local", {}) and stack.client_keys.keys:
+            # The sample response is the stack's own client's: to any other client it does not exist.
+            name, client_key = next(iter(stack.client_keys.keys.items()))
+            seen = stack.client(auth=False).get(
+                f"/v1/responses/{response.id}", headers={"Authorization": f"Bearer {client_key}"}
+            )
+            code = seen.json().get("error", {}).get("code", "") if seen.status_code >= 400 else ""
+            print(f"Isolation the sample response as {name} → {seen.status_code} {code}")
         if clients_file.cors_allowed_origins:
             print(f"CORS      origins {', '.join(clients_file.cors_allowed_origins)}")
         if metering is not None and metering.connector is not None and args.once:

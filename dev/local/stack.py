@@ -234,9 +234,11 @@ class Stack:
         self.client_keys = local_clients.KeyRing.generate(list(self.api_clients))
         self.cors_allowed_origins = cors_allowed_origins
         # The stack's own client ("local", what `client()` and `openai()` use) is one more client, unrestricted.
-        policies = local_clients.stack_policies(self.api_clients)
+        policies = local_clients.stack_policies(self.api_clients, real=real) if self.api_clients else ""
         if policies:
             self.config.setdefault("GENAI_CLIENT_POLICIES", policies)
+        #: The clients' own projects (two clients or more): the emulator is made to have them, as Terraform makes them.
+        self.client_projects = local_clients.projects(self.config.get("GENAI_CLIENT_POLICIES", ""))
         self.issuer: Issuer | None = next(iter(issuers.values()), None)
         self.principal = principal
         self.emulator = emulator
@@ -262,6 +264,8 @@ class Stack:
                 if self.emulator is None:
                     models = KNOWN_MODELS | configured_models(self.config)
                     self.emulator = self._exit.enter_context(Emulator(self.issuer, models=models))
+                for project in sorted(self.client_projects):
+                    self.emulator.add_project(project)
                 if self.cache is None and local_cache.limits_configured(self.config):
                     self.cache = self._exit.enter_context(local_cache.LocalCache(self.issuer))
                 if self.cache is not None:

@@ -28,8 +28,9 @@ variables {
   genai_model_aliases  = { "gpt-4o-mini" = "openai.gpt-oss-20b" }
   api_clients = {
     # alice's budget (an alarm, alarms.tf) is no policy: she is listed with none.
-    alice = { key_hashes = ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"], tokens_per_hour = 100000 }
-    bob   = { key_hashes = ["bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"], models = ["gpt-4o-mini"], max_output_tokens = 1024, families = ["responses", "chat"] }
+    # Two clients: each is isolated, here in a project and compartment the operator gives (tests/isolation.tftest.hcl: created).
+    alice = { key_hashes = ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"], tokens_per_hour = 100000, project_ocid = "ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaaalice", compartment_ocid = "ocid1.compartment.oc1..aaaaaaaaalice" }
+    bob   = { key_hashes = ["bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"], models = ["gpt-4o-mini"], max_output_tokens = 1024, families = ["responses", "chat"], project_ocid = "ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaaabob", compartment_ocid = "ocid1.compartment.oc1..aaaaaaaaabob" }
   }
 }
 
@@ -37,9 +38,13 @@ run "policies_rendered_and_header_set" {
   command = apply
   assert {
     condition = oci_functions_application.this.config["GENAI_CLIENT_POLICIES"] == replace(
-      "{\"SID.alice\":{},\"SID.bob\":{\"families\":[\"responses\",\"chat\"],\"max_output_tokens\":1024,\"models\":[\"gpt-4o-mini\"]}}",
+      "{\"SID.alice\":{\"compartment\":\"ocid1.compartment.oc1..aaaaaaaaalice\",\"project\":\"ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaaalice\"},\"SID.bob\":{\"compartment\":\"ocid1.compartment.oc1..aaaaaaaaabob\",\"families\":[\"responses\",\"chat\"],\"max_output_tokens\":1024,\"models\":[\"gpt-4o-mini\"],\"project\":\"ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaaabob\"}}",
     "SID", substr(sha256("ocid1.compartment.oc1..aaaacompartment/us-chicago-1/${var.name}"), 0, 6))
-    error_message = "GENAI_CLIENT_POLICIES lists every client under the authorizer's name for it, with the fields it sets."
+    error_message = "GENAI_CLIENT_POLICIES lists every client under the authorizer's name for it, with the fields it sets, its project and compartment."
+  }
+  assert {
+    condition     = length(oci_generative_ai_project.client) == 0 && length(oci_identity_compartment.client) == 0
+    error_message = "A project and a compartment the operator gives are used, not created."
   }
   assert {
     condition = alltrue([for r in oci_apigateway_deployment.api[0].specification[0].routes :
@@ -157,7 +162,7 @@ run "rejects_cors_origin_with_path" {
 }
 
 run "api_key_hashes_clients_listed_unrestricted" {
-  command = plan
+  command = apply
   variables {
     api_key_hashes = "carol:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
     api_clients = {
@@ -165,9 +170,13 @@ run "api_key_hashes_clients_listed_unrestricted" {
     }
   }
   assert {
-    condition = oci_functions_application.this.config["GENAI_CLIENT_POLICIES"] == replace(
+    condition = jsonencode({ for k, v in jsondecode(oci_functions_application.this.config["GENAI_CLIENT_POLICIES"]) : k => { for f, x in v : f => x if !contains(["project", "compartment"], f) } }) == replace(
       "{\"SID.bob\":{\"families\":[\"chat\"]},\"SID.carol\":{}}",
     "SID", substr(sha256("ocid1.compartment.oc1..aaaacompartment/us-chicago-1/${var.name}"), 0, 6))
     error_message = "A client of api_key_hashes is in the table too, with the global settings: with policies, an unlisted name is refused."
+  }
+  assert {
+    condition     = keys(oci_generative_ai_project.client) == ["bob", "carol"] && jsondecode(oci_functions_application.this.config["GENAI_CLIENT_POLICIES"])["${substr(sha256("ocid1.compartment.oc1..aaaacompartment/us-chicago-1/${var.name}"), 0, 6)}.carol"].project == oci_generative_ai_project.client["carol"].id
+    error_message = "A client of api_key_hashes gets its own project too."
   }
 }

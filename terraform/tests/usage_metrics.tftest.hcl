@@ -133,8 +133,8 @@ run "phase2_connector_identity_and_budget" {
     error_message = "A WARNING on the namespace and compartment the function posts to, at the first minute over, to the topic, saying what to do."
   }
   assert {
-    condition     = !contains(keys(oci_functions_application.this.config), "GENAI_CLIENT_POLICIES")
-    error_message = "tokens_per_hour is not a policy: with no other field set, the function gets no GENAI_CLIENT_POLICIES."
+    condition     = alltrue([for e in values(jsondecode(oci_functions_application.this.config["GENAI_CLIENT_POLICIES"])) : toset(keys(e)) == toset(["project", "compartment"])])
+    error_message = "tokens_per_hour is not a policy: with no other field set, each client's entry has only its own project and compartment (two clients: isolated, tests/isolation.tftest.hcl)."
   }
   assert {
     condition     = output.usage_metrics.connector_id == oci_sch_service_connector.usage_metrics[0].id && output.usage_metrics.budget_alarms["alice"] == oci_monitoring_alarm.client_budget["alice"].id
@@ -176,7 +176,7 @@ run "jwt_budget_by_claim_value" {
     error_message = "jwt: the client dimension is the claim's value, the jwt_clients key."
   }
   assert {
-    condition     = oci_functions_application.this.config["GENAI_CLIENT_POLICIES"] == "{\"app-1\":{},\"user@example.com\":{\"families\":[\"responses\"]}}"
+    condition     = jsonencode({ for k, v in jsondecode(oci_functions_application.this.config["GENAI_CLIENT_POLICIES"]) : k => { for f, x in v : f => x if !contains(["project", "compartment"], f) } }) == "{\"app-1\":{},\"user@example.com\":{\"families\":[\"responses\"]}}"
     error_message = "jwt: tokens_per_hour is left out of the policy table (app-1 is listed, with the global settings)."
   }
   assert {

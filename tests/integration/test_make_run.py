@@ -74,6 +74,9 @@ def test_api_clients_of_the_terraform_file_get_keys_and_their_policy(tmp_path) -
     # The sample request names the default model, which bob may not use.
     assert "the sample request as bob → 404 model_not_found" in run.stdout
     assert "this client may use: openai.gpt-oss-20b." in run.stdout
+    # Three clients with local: each has its own project, and the stack's sample response is no one else's.
+    assert run.stdout.count("own project ocid1.generativeaiproject.") == 2
+    assert "Isolation the sample response as bob → 404 response_not_found" in run.stdout
 
 
 def _descendants(pid: int) -> dict[int, tuple[str, str]]:

@@ -29,12 +29,22 @@ BASE = {
 }
 
 
+PROJECT_A = "ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaaa"
+PROJECT_B = "ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaab"
+COMPARTMENT_A = "ocid1.compartment.oc1..aaaaaaaaa"
+
+
 def settings_with(policies: object) -> Settings:
     return Settings.from_environ({**BASE, "GENAI_CLIENT_POLICIES": json.dumps(policies)})
 
 
 def test_a_valid_table_is_read_and_unset_means_none():
-    settings = settings_with({"a": {}, "b": {"models": ["gpt-4o-mini"], "max_output_tokens": 10, "families": ["chat"]}})
+    settings = settings_with(
+        {
+            "a": {"project": PROJECT_A, "compartment": COMPARTMENT_A},
+            "b": {"models": ["gpt-4o-mini"], "max_output_tokens": 10, "families": ["chat"], "project": PROJECT_B},
+        }
+    )
     assert settings.client_policies is not None
     policy = settings.client_policies["b"]
     assert (
@@ -43,6 +53,7 @@ def test_a_valid_table_is_read_and_unset_means_none():
         and policy.families == frozenset({"chat"})
     )
     assert settings.client_policies["a"].models is None
+    assert settings.client_policies["a"].project == PROJECT_A and settings.client_policies["b"].compartment is None
     assert Settings.from_environ(BASE).client_policies is None
 
 
@@ -54,7 +65,7 @@ def test_a_valid_table_is_read_and_unset_means_none():
         ({"b": {"models": ["meta.llama"]}}, "meta.llama are not allowed here"),
         ({"b": {"families": ["images"]}}, "unknown families images"),
         ({"b": {"models": []}}, "non-empty list"),
-        ({"b": {"quota": 1}}, "only families, max_output_tokens, models"),
+        ({"b": {"quota": 1}}, "only compartment, families, max_output_tokens, models, project"),
         ({}, "JSON object"),
         ([], "JSON object"),
     ],
@@ -86,12 +97,19 @@ def test_render_is_the_twin_of_terraform():
     # policies_rendered_and_header_set run (there the names carry the stack id: "SID." here).
     # alice's tokens_per_hour is a budget for an alarm, not a policy: accepted, and left out.
     api_clients: dict[str, dict[str, Any]] = {
-        "alice": {"key_hashes": ["a" * 64], "tokens_per_hour": 100000},
+        "alice": {
+            "key_hashes": ["a" * 64],
+            "tokens_per_hour": 100000,
+            "project_ocid": "ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaaalice",
+            "compartment_ocid": "ocid1.compartment.oc1..aaaaaaaaalice",
+        },
         "bob": {
             "key_hashes": ["b" * 64],
             "models": ["gpt-4o-mini"],
             "max_output_tokens": 1024,
             "families": ["responses", "chat"],
+            "project_ocid": "ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaaabob",
+            "compartment_ocid": "ocid1.compartment.oc1..aaaaaaaaabob",
         },
     }
     tftest = (ROOT / "terraform" / "tests" / "clients.tftest.hcl").read_text()
@@ -108,7 +126,7 @@ def test_render_is_the_twin_of_terraform():
 def test_terraform_validates_families_against_the_route_table():
     variables = (ROOT / "terraform" / "variables.tf").read_text()
     lists = re.findall(r"contains\((\[\"simple\"[^]]*\]), f\)", variables)
-    assert len(lists) == 2, "api_clients and jwt_clients both check families"
+    assert len(lists) == 4, "api_clients, jwt_clients and their JSON forms (Resource Manager) all check families"
     for listed in lists:
         assert json.loads(listed) == [f.value for f in Family]
 

@@ -6,7 +6,8 @@ resource-principal token IAM issued and has not expired or revoked, or
 `Authorization: Bearer <a Generative AI API key the issuer issued>` (else 401
 NotAuthenticated, the same answer for both; the key is never quoted), and an
 `OpenAI-Project` equal to the configured project, for a principal whose compartment a policy authorises (else 404
-NotAuthorizedOrNotFound). Only then is the route looked up, so an unsigned
+NotAuthorizedOrNotFound). Each project has its own `State`
+(`states`, `add_project`): a request sees only its project's objects. Only then is the route looked up, so an unsigned
 request to an unknown path is a 401, as at OCI. Every answer carries an
 `opc-request-id`.
 """
@@ -81,6 +82,9 @@ class Call:
     #: Time the emulator itself spent on the request (also sent as x-emulator-service-ms).
     service_ms: float = 0.0
     query: str = ""
+    #: The OpenAI-Project and opc-compartment-id the request carried (which client's scope it was in).
+    project: str = ""
+    compartment: str = ""
 
 
 class Emulator:
@@ -103,8 +107,11 @@ class Emulator:
         self.authorized_compartments = set(authorized_compartments) if authorized_compartments else None
         self.host = host
         self.port = 0
-        #: What the emulated service holds; the route handlers work on it.
+        #: What the emulated service holds for `project`; the route handlers work on it. Its models and
+        #: limits are the region's: every other project's State takes them from it on each request.
         self.state = State(max_file_bytes, max_stored_bytes, frozenset(models))
+        #: One State per project the emulated region has (`add_project`); vector stores are shared (state.py).
+        self.states: dict[str, State] = {project: self.state}
         self.calls: list[Call] = []
         self._faults: deque[Fault] = deque()
         self._revoked: set[str] = set()
@@ -132,6 +139,13 @@ class Emulator:
     @property
     def conversations(self) -> dict[str, StoredConversation]:
         return self.state.conversations
+
+    def add_project(self, project: str) -> State:
+        """Make `project` exist here (Terraform creates one per client), with nothing in it yet; its State."""
+        with self._lock:
+            if project not in self.states:
+                self.states[project] = State(vector_stores=self.state.vector_stores)
+            return self.states[project]
 
     # -- control ---------------------------------------------------------------
 
@@ -218,13 +232,21 @@ class Emulator:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         body = await request.read()
-        call = Call(request.method, request.path, 0, raw_body=body, query=request.query_string)
+        call = Call(
+            request.method,
+            request.path,
+            0,
+            raw_body=body,
+            query=request.query_string,
+            project=request.headers.get("OpenAI-Project", ""),
+            compartment=request.headers.get("opc-compartment-id", ""),
+        )
         self.calls.append(call)
         try:
             claims = self._authenticate(request, body)
             call.jti = claims.get("jti", "")
             plane = "control" if request.path.startswith(CONTROL_PREFIX + "/") else "inference"
-            self._authorize(request, claims, plane)
+            state = self._authorize(request, claims, plane)
             tail = "/" + request.match_info["tail"].rstrip("/")
             found, params = self._match(request.method, tail, plane)
             payload: Any = {}
@@ -250,7 +272,7 @@ class Emulator:
             if streaming:
                 # Recorded before the first byte: once the client has the stream, a reader of `calls` must see it.
                 call.status = 200
-            response = await found.handler(self.state, Request(request, body, call.body, params, stream_fault))
+            response = await found.handler(state, Request(request, body, call.body, params, stream_fault))
         except Refusal as refusal:
             call.reason = refusal.message
             response = refusal.response()
@@ -285,21 +307,31 @@ class Emulator:
                 f"The required information to complete authentication was not provided or was incorrect: {exc}",
             ) from None
 
-    def _authorize(self, request: web.Request, claims: dict[str, Any], plane: str) -> None:
+    def _authorize(self, request: web.Request, claims: dict[str, Any], plane: str) -> State:
+        """The State the request works on: its project's (the control plane's: the project it names, if any)."""
+        project = request.headers.get("OpenAI-Project", "")
+        state = self.states.get(project)
         if plane == "control":
             compartment = request.headers.get("opc-compartment-id", "")
             if not compartment:
                 raise Refusal(400, "MissingParameter", "The opc-compartment-id header is required.")
             if self.authorized_compartments is not None and compartment not in self.authorized_compartments:
                 raise Refusal(404, "NotAuthorizedOrNotFound", "Authorization failed or requested resource not found.")
-            return
-        project = request.headers.get("OpenAI-Project", "")
+            return self._regional(state or self.state)
         allowed = self.authorized_compartments is None or claims.get("res_compartment") in self.authorized_compartments
-        if project != self.project or not allowed:
-            why = "no such project" if project != self.project else "no policy allows this principal"
+        if state is None or not allowed:
+            why = "no such project" if state is None else "no policy allows this principal"
             raise Refusal(
                 404, "NotAuthorizedOrNotFound", f"Authorization failed or requested resource not found ({why})."
             )
+        return self._regional(state)
+
+    def _regional(self, state: State) -> State:
+        """`state`, with the region's models and limits (set on `self.state`, by tests too)."""
+        if state is not self.state:
+            state.models = self.state.models
+            state.max_file_bytes, state.max_stored_bytes = self.state.max_file_bytes, self.state.max_stored_bytes
+        return state
 
     def _fault_for(self, method: str, tail: str, body: bytes, stream: str) -> Fault | None:
         """This request's fault: a `[[fault:NAME]]` mark in its body first, else the first queued one that fits."""

@@ -46,6 +46,8 @@ class StoredFile:
 @dataclass
 class StoredVectorStore:
     meta: dict[str, Any]
+    #: The compartment it was created in (opc-compartment-id): what a list is scoped by.
+    compartment: str = ""
     #: vector_store.file objects, by file id.
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: vector_store.files_batch objects, by batch id.
@@ -62,7 +64,18 @@ class StoredContainer:
 
 @dataclass
 class State:
-    """Every resource the emulated service holds, in memory, by id, in creation order."""
+    """Every resource one project holds, in memory, by id, in creation order.
+
+    The emulator keeps one State per project (core.Emulator.states), as OCI
+    keeps each project's responses, conversations, files and containers apart:
+    "artifacts in one project are not accessible from another project"
+    (https://docs.oracle.com/en-us/iaas/Content/generative-ai/projects.htm).
+    Vector stores are not project artifacts on that page: they live in a
+    compartment (control plane, opc-compartment-id), so every project's State
+    shares one `vector_stores` table, each store remembering its compartment;
+    a list shows one compartment's, and a store is found by id from any
+    project, as IAM would let the one identity of the function find it.
+    """
 
     max_file_bytes: int = MAX_FILE_BYTES
     max_stored_bytes: int = MAX_STORED_BYTES

@@ -179,7 +179,7 @@ async def create_store(state: State, req: Request) -> web.StreamResponse:
         "expires_after": payload.get("expires_after"),
         "expires_at": None,
     }
-    store = StoredVectorStore(meta)
+    store = StoredVectorStore(meta, req.http.headers.get("opc-compartment-id", ""))
     state.vector_stores[meta["id"]] = store
     for file_id in payload.get("file_ids") or []:
         attach(state, store, file_id)
@@ -187,7 +187,10 @@ async def create_store(state: State, req: Request) -> web.StreamResponse:
 
 
 async def list_stores(state: State, req: Request) -> web.StreamResponse:
-    return json_response(page([s.meta for s in state.vector_stores.values()], req.query))
+    """The stores of the compartment the request names (opc-compartment-id): a list is scoped by it."""
+    compartment = req.http.headers.get("opc-compartment-id", "")
+    stores = [s.meta for s in state.vector_stores.values() if s.compartment == compartment]
+    return json_response(page(stores, req.query))
 
 
 async def retrieve_store(state: State, req: Request) -> web.StreamResponse:
