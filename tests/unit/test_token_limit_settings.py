@@ -101,7 +101,16 @@ def test_a_bad_client_limit_is_refused_naming_the_client(policy: dict[str, objec
 
 
 def test_a_client_limit_alone_needs_the_store_and_is_read_into_the_policy() -> None:
-    table = json.dumps({"alice": {"tokens_per_minute": 7, "token_quota": 9, "token_quota_period": "month"}, "bob": {}})
+    # Two clients are tenants: each has its own project and compartment (genai_fn/clients.py).
+    scope = {
+        name: {
+            "project": f"ocid1.generativeaiproject.oc1.us-chicago-1.{name}",
+            "compartment": f"ocid1.compartment.oc1..{name}",
+        }
+        for name in ("alice", "bob")
+    }
+    limits = {"tokens_per_minute": 7, "token_quota": 9, "token_quota_period": "month"}
+    table = json.dumps({"alice": {**limits, **scope["alice"]}, "bob": scope["bob"]})
     assert "GENAI_LIMIT_STORE" in problems(GENAI_CLIENT_POLICIES=table)
     settings = Settings.from_environ({**BASE, **STORE, "GENAI_CLIENT_POLICIES": table})
     assert settings.client_policies is not None and settings.limits is not None
