@@ -53,7 +53,9 @@ locals {
 # name can be used again ("Deleting a Compartment",
 # https://docs.oracle.com/iaas/Content/Identity/compartments/To_delete_a_compartment.htm).
 # Policies of the stack's compartment reach it by inheritance (the deployer's
-# rights, the Functions service's), none are attached to it.
+# rights, the Functions service's; "How Policies Work",
+# https://docs.oracle.com/iaas/Content/Identity/Concepts/policies.htm); none is
+# attached to it, so nothing stands in the way of its deletion.
 resource "oci_identity_compartment" "usage_metrics" {
   count          = var.usage_metrics_enabled ? 1 : 0
   provider       = oci.home
