@@ -220,9 +220,22 @@ class Deployer:
         apps = cast(Mapping[str, object], s.get("function_apps") or {})
         return str(apps.get(name) or s["application_name"])
 
+    def use_compartment_of(self, s: Mapping[str, object], name: str) -> None:
+        """Point the fn context at the compartment of the function's application.
+
+        The fn CLI finds `--app` by name in the context's oracle.compartment-id only
+        (fnproject/fn_go provider/oracle/shim/apps.go, ListApplications), and the
+        usage-metrics application is in a compartment of its own (usage_metrics.tf).
+        """
+        where = cast(Mapping[str, object], s.get("function_compartments") or {}).get(name) or s["compartment_ocid"]
+        cmd = ["fn", "update", "context", "oracle.compartment-id", str(where)]
+        if self.run(cmd, capture=True).returncode != 0:
+            raise Stop(f"{' '.join(cmd)} failed.", "Check the fn CLI version (fn version) and ~/.oci/config.")
+
     def fn_deploy(self, s: dict[str, object]) -> None:
         names = [str(n) for n in cast(Sequence[object], s["function_names"])]
         for name, where in self.function_dirs(names).items():
+            self.use_compartment_of(s, name)
             self.step(f"fn deploy {name} (build, push to OCIR, create or update)")
             run = self.run(["fn", "deploy", "--app", self.app_of(s, name), "--no-bump"], cwd=where, capture=True)
             sys.stdout.write(run.stdout)
@@ -235,6 +248,7 @@ class Deployer:
                         "user may 'manage repos' in the compartment (policies/README.md).",
                     )
                 raise Stop(f"fn deploy of {name} failed.", "Read the fn output above.")
+        self.use_compartment_of(s, "")  # the stack's compartment again, as fn_context set it
 
     # --- IAM ------------------------------------------------------------------
 
@@ -315,7 +329,9 @@ class Deployer:
         if self.which("fn"):
             for name in list(s["function_names"]):  # type: ignore[call-overload]
                 self.step(f"Deleting function {name} (Terraform did not create it: fn deploy did)")
+                self.use_compartment_of(s, str(name))
                 self.run(["fn", "delete", "function", self.app_of(s, str(name)), str(name)])
+            self.use_compartment_of(s, "")
         else:
             print("fn is not installed: delete the functions in the Console (Functions > Applications) first.")
         self.step("Deleting the images in the OCIR repositories")

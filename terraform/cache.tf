@@ -254,15 +254,25 @@ locals {
     for v in local.limit_fail_open_values : "data.message = '*\"limit\":\"${v}\"*'"
   ])
   limit_fail_open_metric = "LimitStoreFailOpen"
+  # Rendered with the two values only this file knows, as usage_metrics.tf renders its connector's:
+  # the statements name this connector (request.principal.id) and the stack's log group.
+  limit_alarm_connector_statements = [
+    for line in split("\n", templatefile("${local.policies_dir}/limit-alarm-connector.policy", merge(local.policy_vars, {
+      limit_connector_ocid = coalesce(one(oci_sch_service_connector.limit_fail_open[*].id), "unused")
+      log_group_ocid       = oci_logging_log_group.this.id
+    }))) : trimspace(line) if trimspace(line) != "" && !startswith(trimspace(line), "#")
+  ]
 }
 
+# It names the connector, so it follows it: the connector exists a moment
+# before it may read or post (policies/limit-alarm-connector.policy).
 resource "oci_identity_policy" "limit_alarm_connector" {
   count          = local.limit_alarm_on ? 1 : 0
   provider       = oci.home
   compartment_id = var.compartment_ocid
   name           = "${local.iam_prefix}-connector-limit-metric"
-  description    = "Connector Hub connectors of this compartment may read its logs and post metrics in ${var.usage_metrics_namespace} (policies/limit-alarm-connector.policy)"
-  statements     = local.rendered_policies["limit-alarm-connector"]
+  description    = "The ${var.name} limit-store connector alone may read the stack's log group and post metrics in ${var.usage_metrics_namespace} (policies/limit-alarm-connector.policy)"
+  statements     = local.limit_alarm_connector_statements
   freeform_tags  = local.tags
 }
 
@@ -293,8 +303,6 @@ resource "oci_sch_service_connector" "limit_fail_open" {
     metric_namespace = var.usage_metrics_namespace
     metric           = local.limit_fail_open_metric
   }
-
-  depends_on = [oci_identity_policy.limit_alarm_connector]
 }
 
 resource "oci_monitoring_alarm" "limit_fail_open" {

@@ -32,7 +32,7 @@ locals {
 
   # Non-blank, non-comment lines of a rendered policy file.
   rendered_policies = {
-    for f in ["genai-function", "genai-responses", "genai-stores", "api-gateway", "developer-group", "functions-service", "usage-metrics-function", "usage-metrics-connector", "limit-store", "limit-alarm-connector"] :
+    for f in ["genai-function", "genai-responses", "genai-stores", "api-gateway", "developer-group", "functions-service", "usage-metrics-function", "limit-store"] :
     f => [
       for line in split("\n", templatefile("${local.policies_dir}/${f}.policy", local.policy_vars)) :
       trimspace(line) if trimspace(line) != "" && !startswith(trimspace(line), "#")

@@ -1,3 +1,6 @@
+# deploy_usage: fn finds --app by name in the context's compartment only, and
+# the usage-metrics application is in a compartment of its own
+# (usage_metrics.tf), so the context visits it and comes back.
 locals {
   gateway_url    = "https://${oci_apigateway_gateway.this.hostname}${var.path_prefix}"
   health_url     = "https://${oci_apigateway_gateway.this.hostname}${local.health_prefix}/health"
@@ -5,7 +8,7 @@ locals {
   fn_context     = "${var.name}-${var.region}"
   auth_header    = var.auth_mode == "api_keys" ? "Authorization: Bearer $GENAI_API_KEY" : "Authorization: Bearer $GENAI_JWT"
   deploy_authz   = var.auth_mode == "api_keys" ? "(cd authorizer && fn deploy --app ${local.application_name} --no-bump)\n" : ""
-  deploy_usage   = var.usage_metrics_enabled ? "(cd usage_metrics && fn deploy --app ${local.usage_metrics_application_name} --no-bump)\n" : ""
+  deploy_usage   = var.usage_metrics_enabled ? "fn update context oracle.compartment-id ${local.usage_metrics_compartment_id}\n(cd usage_metrics && fn deploy --app ${local.usage_metrics_application_name} --no-bump)\nfn update context oracle.compartment-id ${var.compartment_ocid}\n" : ""
   phase2_pending = !var.functions_deployed
   fn_profile     = local.oci_config_profile == null ? "" : "fn update context oracle.profile ${local.oci_config_profile}\n"
   # Every command printed here runs from the repository root (func.yaml is
@@ -135,15 +138,20 @@ output "deploy_settings" {
       local.limits_on ? local.rendered_policies["limit-store"] : [],
     )
     functions_deployed = var.functions_deployed
+
+    # The compartment of each function's application (ops/deploy.py points the
+    # fn context there: the usage-metrics one has its own, usage_metrics.tf).
+    function_compartments = { for name in local.function_names : name => name == local.usage_metrics_function_name ? local.usage_metrics_compartment_id : var.compartment_ocid }
   }
 }
 
 output "usage_metrics" {
-  description = "Token metrics (docs/usage-and-alarms.md): where they are posted and the connector feeding them (null before phase 2 or when usage_metrics_enabled is false)."
+  description = "Token metrics (docs/usage-and-alarms.md): where they are posted, the connector feeding them (null before phase 2) and the compartment holding it, the metrics application and its function (fn_compartment); null when usage_metrics_enabled is false."
   value = var.usage_metrics_enabled ? {
     namespace      = var.usage_metrics_namespace
     compartment_id = var.compartment_ocid
     connector_id   = one(oci_sch_service_connector.usage_metrics[*].id)
+    fn_compartment = local.usage_metrics_compartment_id
     budget_alarms  = { for name, a in oci_monitoring_alarm.client_budget : name => a.id }
   } : null
 }

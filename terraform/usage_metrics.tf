@@ -14,16 +14,27 @@
 # would make the next one, forever. Its own application also keeps its
 # settings (USAGE_METRICS_*) out of the main one's 4 KB.
 #
-# Phases: the application, its log and the OCIR repository exist from phase 1
-# (fn deploy needs them); the connector, the function's dynamic group and the
-# two policies need the function's OCID, so they come with phase 2, like the
-# API deployment. Which of them exist is decided by variables alone
-# (usage_metrics_enabled, functions_deployed), never by an OCID.
+# The application, its function and the connector live in a compartment of
+# their own, a child of the stack's: Oracle documents no policy variable that
+# names one function ("Details for Functions",
+# https://docs.oracle.com/iaas/Content/Identity/Reference/functionspolicyreference.htm:
+# only the general variables), so a compartment holding that one function is
+# how the connector's policy names it (policies/usage-metrics-connector.policy).
+#
+# Phases: the compartment, the application, its log and the OCIR repository
+# exist from phase 1 (fn deploy needs them); the connector, the function's
+# dynamic group and the two policies need the function's OCID, so they come
+# with phase 2, like the API deployment. Which of them exist is decided by
+# variables alone (usage_metrics_enabled, functions_deployed), never by an OCID.
 
 locals {
   usage_metrics_wired              = var.usage_metrics_enabled && var.functions_deployed
   usage_metrics_application_name   = "${var.name}-metrics-app"
   usage_metrics_dynamic_group_name = "${local.iam_prefix}-usage-metrics"
+  # Unique among the parent's children, as a compartment name must be; the
+  # stack id keeps two stacks in one parent apart (iam.tf, local.iam_prefix).
+  usage_metrics_compartment_name = "${local.iam_prefix}-metrics"
+  usage_metrics_compartment_id   = one(oci_identity_compartment.usage_metrics[*].id)
 
   # Read by usage_metrics/ at start-up, validated there (the contract's keys).
   # The metrics go to the stack's compartment: the alarms (alarms.tf) read them there.
@@ -33,12 +44,40 @@ locals {
   }
 }
 
+# Created in the home region like every IAM write (providers.tf). enable_delete:
+# terraform destroy deletes it, once empty (terraform-provider-oci v8.28.0,
+# website/docs/r/identity_compartment.html.markdown; without it the provider
+# neither deletes a compartment nor refuses to adopt one of the same name).
+# Oracle: a compartment must be empty to be deleted, the deletion is
+# asynchronous, and a deleted compartment's name gets a random suffix so the
+# name can be used again ("Deleting a Compartment",
+# https://docs.oracle.com/iaas/Content/Identity/compartments/To_delete_a_compartment.htm).
+# Policies of the stack's compartment reach it by inheritance (the deployer's
+# rights, the Functions service's; "How Policies Work",
+# https://docs.oracle.com/iaas/Content/Identity/Concepts/policies.htm); none is
+# attached to it, so nothing stands in the way of its deletion.
+resource "oci_identity_compartment" "usage_metrics" {
+  count          = var.usage_metrics_enabled ? 1 : 0
+  provider       = oci.home
+  compartment_id = var.compartment_ocid
+  name           = local.usage_metrics_compartment_name
+  description    = "The ${var.name} usage-metrics application, its function and the connector feeding it; nothing else (terraform/usage_metrics.tf)"
+  enable_delete  = true
+  freeform_tags  = local.tags
+}
+
 resource "oci_functions_application" "usage_metrics" {
   count          = var.usage_metrics_enabled ? 1 : 0
-  compartment_id = var.compartment_ocid
+  compartment_id = local.usage_metrics_compartment_id
   display_name   = local.usage_metrics_application_name
   # The functions' private subnet: its NAT and service gateways reach the
   # telemetry-ingestion endpoint PostMetricData is served from (network.tf).
+  # A subnet of another compartment, as Oracle's Functions set-up allows
+  # ("network resources and function-related resources" in "two separate
+  # compartments",
+  # https://docs.oracle.com/iaas/Content/Functions/Tasks/functionscreatingcompartment.htm);
+  # the Functions service's network grant names the subnet's compartment
+  # (policies/functions-service.policy), not the application's.
   subnet_ids    = [local.function_subnet_id]
   shape         = var.application_shape
   config        = local.usage_metrics_config
@@ -56,7 +95,8 @@ resource "oci_logging_log" "usage_metrics_invoke" {
   freeform_tags      = local.tags
 
   configuration {
-    compartment_id = var.compartment_ocid
+    # The application's compartment; the log itself stays in the stack's log group.
+    compartment_id = local.usage_metrics_compartment_id
     source {
       category    = "invoke"
       resource    = oci_functions_application.usage_metrics[0].id
@@ -101,13 +141,34 @@ resource "oci_identity_policy" "usage_metrics_function" {
   depends_on     = [oci_identity_dynamic_group.usage_metrics]
 }
 
+# Rendered as iam.tf renders the others, with three values only this file
+# knows: the statements name the connector itself (request.principal.id),
+# the usage-metrics compartment and the stack's log group.
+locals {
+  connector_policy_vars = merge(local.policy_vars, {
+    usage_metrics_compartment_ocid = coalesce(local.usage_metrics_compartment_id, "unused")
+    usage_metrics_connector_ocid   = coalesce(one(oci_sch_service_connector.usage_metrics[*].id), "unused")
+    log_group_ocid                 = oci_logging_log_group.this.id
+  })
+  rendered_connector_policies = {
+    for f in ["usage-metrics-connector"] :
+    f => [
+      for line in split("\n", templatefile("${local.policies_dir}/${f}.policy", local.connector_policy_vars)) :
+      trimspace(line) if trimspace(line) != "" && !startswith(trimspace(line), "#")
+    ]
+  }
+}
+
+# Attached to the stack's compartment, which may grant in its own and in a
+# child compartment alike. It names the connector, so it follows it: the
+# connector exists a moment before it may read or invoke (the policy file).
 resource "oci_identity_policy" "usage_metrics_connector" {
   count          = local.usage_metrics_wired ? 1 : 0
   provider       = oci.home
   compartment_id = var.compartment_ocid
   name           = "${local.iam_prefix}-connector-functions"
-  description    = "Connector Hub connectors of this compartment may invoke its functions (policies/usage-metrics-connector.policy)"
-  statements     = local.rendered_policies["usage-metrics-connector"]
+  description    = "The ${var.name} usage-metrics connector alone may read the stack's log group and invoke the function of its compartment (policies/usage-metrics-connector.policy)"
+  statements     = local.rendered_connector_policies["usage-metrics-connector"]
   freeform_tags  = local.tags
 }
 
@@ -121,8 +182,9 @@ resource "oci_identity_policy" "usage_metrics_connector" {
 # not read; a new connector moves log data "from the connector's creation
 # time" (no backfill), and after a failure from up to 24 hours back.
 resource "oci_sch_service_connector" "usage_metrics" {
-  count          = local.usage_metrics_wired ? 1 : 0
-  compartment_id = var.compartment_ocid
+  count = local.usage_metrics_wired ? 1 : 0
+  # Beside its function: the policy's request.principal.compartment.id.
+  compartment_id = local.usage_metrics_compartment_id
   display_name   = "${var.name}-usage-metrics"
   description    = "Feeds the invoke log of ${local.application_name} to ${local.usage_metrics_function_name}, which posts token metrics (terraform/usage_metrics.tf)"
   freeform_tags  = local.tags
@@ -149,9 +211,6 @@ resource "oci_sch_service_connector" "usage_metrics" {
     batch_time_in_sec = 60
     batch_size_in_kbs = 1024
   }
-
-  # The connector invokes the function as itself: the policy first.
-  depends_on = [oci_identity_policy.usage_metrics_connector]
 
   lifecycle {
     precondition {

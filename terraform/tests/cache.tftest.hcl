@@ -212,10 +212,10 @@ run "a_client_limit_creates_the_store" {
   }
   assert {
     condition = oci_identity_policy.limit_alarm_connector[0].statements == tolist([
-      "allow any-user to read log-content in compartment id ocid1.compartment.oc1..aaaacompartment where ALL {request.principal.type = 'serviceconnector', request.principal.compartment.id = 'ocid1.compartment.oc1..aaaacompartment'}",
-      "allow any-user to use metrics in compartment id ocid1.compartment.oc1..aaaacompartment where ALL {request.principal.type = 'serviceconnector', request.principal.compartment.id = 'ocid1.compartment.oc1..aaaacompartment', target.metrics.namespace = 'genai_gateway'}",
+      "allow any-user to read log-content in compartment id ocid1.compartment.oc1..aaaacompartment where ALL {request.principal.type = 'serviceconnector', request.principal.id = '${oci_sch_service_connector.limit_fail_open[0].id}', request.principal.compartment.id = 'ocid1.compartment.oc1..aaaacompartment', target.loggroup.id = '${oci_logging_log_group.this.id}'}",
+      "allow any-user to use metrics in compartment id ocid1.compartment.oc1..aaaacompartment where ALL {request.principal.type = 'serviceconnector', request.principal.id = '${oci_sch_service_connector.limit_fail_open[0].id}', request.principal.compartment.id = 'ocid1.compartment.oc1..aaaacompartment', target.metrics.namespace = 'genai_gateway'}",
     ])
-    error_message = "The connector may read the stack's logs and post in its one namespace."
+    error_message = "The one limit-store connector, by its OCID, may read the stack's log group and post in its one namespace."
   }
 }
 

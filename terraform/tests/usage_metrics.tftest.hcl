@@ -21,6 +21,20 @@ mock_provider "oci" {
   source = "./tests/mocks"
 }
 
+# Fixed OCIDs, so that the connector's statements below are asserted as exact text.
+override_resource {
+  target = oci_identity_compartment.usage_metrics
+  values = { id = "ocid1.compartment.oc1..aaaametrics" }
+}
+override_resource {
+  target = oci_sch_service_connector.usage_metrics
+  values = { id = "ocid1.serviceconnector.oc1.us-chicago-1.usage" }
+}
+override_resource {
+  target = oci_logging_log_group.this
+  values = { id = "ocid1.loggroup.oc1.us-chicago-1.logs" }
+}
+
 variables {
   tenancy_ocid     = "ocid1.tenancy.oc1..aaaatenancy"
   region           = "us-chicago-1"
@@ -53,8 +67,23 @@ run "phase1_application_and_repository_no_connector" {
     error_message = "Its OCIR repository exists before fn deploy, and make deploy is told which application it goes in."
   }
   assert {
-    condition     = strcontains(output.fn_setup_and_deploy, "(cd usage_metrics && fn deploy --app genai-metrics-app --no-bump)")
-    error_message = "The printed deploy commands deploy it too."
+    condition = (
+      oci_identity_compartment.usage_metrics[0].compartment_id == var.compartment_ocid &&
+      oci_identity_compartment.usage_metrics[0].name == "genai-${local.stack_id}-metrics" &&
+      oci_identity_compartment.usage_metrics[0].enable_delete == true &&
+      oci_functions_application.usage_metrics[0].compartment_id == "ocid1.compartment.oc1..aaaametrics" &&
+      oci_logging_log.usage_metrics_invoke[0].configuration[0].compartment_id == "ocid1.compartment.oc1..aaaametrics" &&
+      oci_logging_log.usage_metrics_invoke[0].log_group_id == oci_logging_log_group.this.id
+    )
+    error_message = "The application lives in a compartment of its own, a child of the stack's that terraform destroy deletes; its log stays in the stack's log group."
+  }
+  assert {
+    condition     = strcontains(output.fn_setup_and_deploy, "fn update context oracle.compartment-id ocid1.compartment.oc1..aaaametrics\n(cd usage_metrics && fn deploy --app genai-metrics-app --no-bump)\nfn update context oracle.compartment-id ocid1.compartment.oc1..aaaacompartment\n")
+    error_message = "The printed deploy commands deploy it too, with the fn context in its compartment (fn finds --app there only), then back."
+  }
+  assert {
+    condition     = jsonencode(output.deploy_settings.function_compartments) == jsonencode({ "genai-authorizer" = "ocid1.compartment.oc1..aaaacompartment", "genai-responses" = "ocid1.compartment.oc1..aaaacompartment", "genai-usage-metrics" = "ocid1.compartment.oc1..aaaametrics" })
+    error_message = "make deploy is told which compartment each application is in."
   }
   assert {
     condition     = oci_logging_log.usage_metrics_invoke[0].configuration[0].source[0].resource == oci_functions_application.usage_metrics[0].id && oci_logging_log.usage_metrics_invoke[0].configuration[0].source[0].category == "invoke"
@@ -87,9 +116,9 @@ run "phase2_connector_identity_and_budget" {
       oci_sch_service_connector.usage_metrics[0].target[0].function_id == "ocid1.fnfunc.oc1.us-chicago-1.usage" &&
       oci_sch_service_connector.usage_metrics[0].target[0].batch_time_in_sec == 60 &&
       oci_sch_service_connector.usage_metrics[0].target[0].batch_size_in_kbs == 1024 &&
-      oci_sch_service_connector.usage_metrics[0].compartment_id == var.compartment_ocid
+      oci_sch_service_connector.usage_metrics[0].compartment_id == "ocid1.compartment.oc1..aaaametrics"
     )
-    error_message = "It feeds the usage-metrics function, found by name, in batches of a minute or 1 MB."
+    error_message = "It feeds the usage-metrics function, found by name, in batches of a minute or 1 MB, from the usage-metrics compartment."
   }
   assert {
     condition     = oci_identity_dynamic_group.usage_metrics[0].matching_rule == "ALL {resource.type = 'fnfunc', resource.id = 'ocid1.fnfunc.oc1.us-chicago-1.usage'}" && oci_identity_dynamic_group.usage_metrics[0].name == "genai-${local.stack_id}-usage-metrics" && oci_identity_dynamic_group.usage_metrics[0].compartment_id == var.tenancy_ocid
@@ -107,11 +136,23 @@ run "phase2_connector_identity_and_budget" {
   }
   assert {
     condition = oci_identity_policy.usage_metrics_connector[0].statements == tolist([
-      "allow any-user to read log-content in compartment id ocid1.compartment.oc1..aaaacompartment where ALL {request.principal.type = 'serviceconnector', request.principal.compartment.id = 'ocid1.compartment.oc1..aaaacompartment'}",
-      "allow any-user to use fn-function in compartment id ocid1.compartment.oc1..aaaacompartment where ALL {request.principal.type = 'serviceconnector', request.principal.compartment.id = 'ocid1.compartment.oc1..aaaacompartment'}",
-      "allow any-user to use fn-invocation in compartment id ocid1.compartment.oc1..aaaacompartment where ALL {request.principal.type = 'serviceconnector', request.principal.compartment.id = 'ocid1.compartment.oc1..aaaacompartment'}",
+      "allow any-user to read log-content in compartment id ocid1.compartment.oc1..aaaacompartment where ALL {request.principal.type = 'serviceconnector', request.principal.id = 'ocid1.serviceconnector.oc1.us-chicago-1.usage', request.principal.compartment.id = 'ocid1.compartment.oc1..aaaametrics', target.loggroup.id = 'ocid1.loggroup.oc1.us-chicago-1.logs'}",
+      "allow any-user to use fn-function in compartment id ocid1.compartment.oc1..aaaametrics where ALL {request.principal.type = 'serviceconnector', request.principal.id = 'ocid1.serviceconnector.oc1.us-chicago-1.usage', request.principal.compartment.id = 'ocid1.compartment.oc1..aaaametrics'}",
+      "allow any-user to use fn-invocation in compartment id ocid1.compartment.oc1..aaaametrics where ALL {request.principal.type = 'serviceconnector', request.principal.id = 'ocid1.serviceconnector.oc1.us-chicago-1.usage', request.principal.compartment.id = 'ocid1.compartment.oc1..aaaametrics'}",
     ])
-    error_message = "Connectors of the stack's compartment may read its logs and invoke its functions."
+    error_message = "The one connector (by OCID) may read the stack's log group and invoke the functions of its own compartment, where the one function is."
+  }
+  assert {
+    condition     = oci_identity_policy.usage_metrics_connector[0].compartment_id == var.compartment_ocid
+    error_message = "The policy is attached to the stack's compartment."
+  }
+  assert {
+    condition     = length([for s in flatten(values(local.rendered_policies)) : s if strcontains(s, "compartment id ocid1.compartment.oc1..aaaametrics")]) == 0
+    error_message = "No other statement names the usage-metrics compartment: nothing else is granted there."
+  }
+  assert {
+    condition     = output.usage_metrics.fn_compartment == "ocid1.compartment.oc1..aaaametrics"
+    error_message = "The output names the compartment the connector and the function are in."
   }
   assert {
     condition     = toset(keys(oci_monitoring_alarm.client_budget)) == toset(["alice"])
@@ -207,6 +248,7 @@ run "usage_metrics_off" {
 
   assert {
     condition = (
+      length(oci_identity_compartment.usage_metrics) == 0 &&
       length(oci_functions_application.usage_metrics) == 0 && length(oci_logging_log.usage_metrics_invoke) == 0 &&
       length(oci_sch_service_connector.usage_metrics) == 0 && length(oci_identity_dynamic_group.usage_metrics) == 0 &&
       length(oci_identity_policy.usage_metrics_function) == 0 && length(oci_identity_policy.usage_metrics_connector) == 0 &&

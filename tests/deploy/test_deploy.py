@@ -164,15 +164,66 @@ def test_each_function_is_deployed_from_the_folder_its_func_yaml_names(tfvars, t
     monkeypatch.setattr(deploy, "FUNCTION_DIRS", tuple(folders.values()))
     monkeypatch.setattr(deploy.Deployer, "wait_for_iam", lambda *a, **k: None)
     apps = {"genai-usage-metrics": "genai-metrics-app", "genai-responses": "genai-app"}
-    tools = FakeTools({**SETTINGS, "function_names": list(apps), "function_apps": apps})
+    compartments = {
+        "genai-usage-metrics": "ocid1.compartment.oc1..metrics",
+        "genai-responses": "ocid1.compartment.oc1..aaaa",
+    }
+    tools = FakeTools(
+        {**SETTINGS, "function_names": list(apps), "function_apps": apps, "function_compartments": compartments}
+    )
     deploy.Deployer(tfvars=tfvars, which=_which("terraform", "fn", "docker"), run=tools).deploy(tries=1)
     assert tools.fn_deploy_dirs == [folders["genai-usage-metrics"], folders["genai-responses"]]
     # Each into its own application: the usage-metrics function is kept out of the log it reads.
     assert [c[3] for c in tools.commands if c[:2] == ["fn", "deploy"]] == ["genai-metrics-app", "genai-app"]
+    # fn finds --app in the context's compartment only: each deploy runs with its application's,
+    # and the context is left on the stack's compartment.
+    assert _compartment_at_each_fn(tools, "deploy") == [
+        ("genai-metrics-app", "ocid1.compartment.oc1..metrics"),
+        ("genai-app", "ocid1.compartment.oc1..aaaa"),
+    ]
+    assert _context_compartments(tools)[-1] == "ocid1.compartment.oc1..aaaa"
 
     missing = FakeTools({**SETTINGS, "function_names": ["genai-responses", "genai-authorizer"]})
     stop = _stop(deploy.Deployer(tfvars=tfvars, which=_which("terraform", "fn", "docker"), run=missing))
     assert "genai-authorizer" in stop.what and not missing.fn_deploy_dirs
+
+
+def _context_compartments(tools):
+    return [c[4] for c in tools.commands if c[:4] == ["fn", "update", "context", "oracle.compartment-id"]]
+
+
+def _compartment_at_each_fn(tools, verb):
+    """(application, the context's compartment when fn <verb> ran) for each fn <verb>."""
+    seen, current = [], None
+    for c in tools.commands:
+        if c[:4] == ["fn", "update", "context", "oracle.compartment-id"]:
+            current = c[4]
+        elif c[:2] == ["fn", verb]:
+            seen.append((c[3], current))
+    return seen
+
+
+def test_destroy_deletes_each_function_from_its_applications_compartment(tfvars, tmp_path, monkeypatch):
+    apps = {"genai-responses": "genai-app", "genai-usage-metrics": "genai-metrics-app"}
+    compartments = {
+        "genai-responses": "ocid1.compartment.oc1..aaaa",
+        "genai-usage-metrics": "ocid1.compartment.oc1..metrics",
+    }
+    tools = FakeTools(
+        {**SETTINGS, "function_names": list(apps), "function_apps": apps, "function_compartments": compartments}
+    )
+    deploy.Deployer(tfvars=tfvars, which=_which("terraform", "fn"), run=tools).destroy()
+    assert _compartment_at_each_fn(tools, "delete") == [
+        ("genai-app", "ocid1.compartment.oc1..aaaa"),
+        ("genai-metrics-app", "ocid1.compartment.oc1..metrics"),
+    ]
+    # The functions go before terraform destroy, which deletes the then empty compartment.
+    deleted = [i for i, c in enumerate(tools.commands) if c[:2] == ["fn", "delete"]]
+    destroyed = [
+        i for i, c in enumerate(tools.commands) if c[:3] == ["terraform", f"-chdir={deploy.TF_DIR}", "destroy"]
+    ]
+    assert deleted and destroyed and deleted[-1] < destroyed[0]
+    assert _context_compartments(tools)[-1] == "ocid1.compartment.oc1..aaaa"
 
 
 def test_the_project_has_a_folder_for_every_function_terraform_names():

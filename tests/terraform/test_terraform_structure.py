@@ -39,6 +39,10 @@ SAMPLE = {
     "usage_metrics_dynamic_group_name": "genai-usage-metrics",
     "usage_metrics_function_ocid": "ocid1.fnfunc.oc1.us-chicago-1.aaaausage",
     "usage_metrics_namespace": "genai_gateway",
+    # Only usage_metrics.tf's rendering (rendered_connector_policies) has these.
+    "usage_metrics_compartment_ocid": "ocid1.compartment.oc1..aaaametrics",
+    "usage_metrics_connector_ocid": "ocid1.serviceconnector.oc1.us-chicago-1.aaaausage",
+    "log_group_ocid": "ocid1.loggroup.oc1.us-chicago-1.aaaalogs",
 }
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -184,17 +188,29 @@ def test_policy_statements_are_rendered_from_the_policy_files():
         '${fileexists("${path.module}/policies/genai-function.policy") ? '
         '"${path.module}/policies" : "${path.module}/../policies"}'
     )
-    rendered_expr = loc["rendered_policies"]
-    assert 'templatefile("${local.policies_dir}/${f}.policy"' in rendered_expr.replace("\\", "")
-    match = re.search(r"for f in \[([^\]]*)\]", rendered_expr)
-    assert match, rendered_expr
-    listed = match.group(1)
-    assert sorted(re.findall(r"[\"']([a-z-]+)[\"']", listed)) == policy_files
+    # iam.tf renders most files; usage_metrics.tf renders the connector's the same way,
+    # with the values only it knows (the connector's own OCID among them).
+    listed = {}
+    for local_name, policies_vars in (
+        ("rendered_policies", "local.policy_vars"),
+        ("rendered_connector_policies", "local.connector_policy_vars"),
+    ):
+        rendered_expr = loc[local_name].replace("\\", "")
+        assert f'templatefile("${{local.policies_dir}}/${{f}}.policy", {policies_vars})' in rendered_expr
+        assert 'if trimspace(line) != "" && !startswith(trimspace(line), "#")' in rendered_expr
+        match = re.search(r"for f in \[([^\]]*)\]", rendered_expr)
+        assert match, rendered_expr
+        listed.update({f: local_name for f in re.findall(r"[\"']([a-z-]+)[\"']", match.group(1))})
+    assert sorted(listed) == policy_files, "every policy file is rendered, by one of the two"
+    assert "local.policy_vars" in loc["connector_policy_vars"], "the connector's values add to iam.tf's, no other"
     referenced = []
     for name, body in resources("oci_identity_policy"):
-        m = re.fullmatch(r'\$\{local\.rendered_policies\["([a-z-]+)"\]\}', body["statements"])
-        assert m, f"oci_identity_policy.{name}: statements must come from local.rendered_policies"
-        referenced.append(m.group(1))
+        m = re.fullmatch(
+            r'\$\{local\.(rendered_policies|rendered_connector_policies)\["([a-z-]+)"\]\}', body["statements"]
+        )
+        assert m, f"oci_identity_policy.{name}: statements must come from a rendered policy file"
+        assert listed.get(m.group(2)) == m.group(1), f"oci_identity_policy.{name}: not where {m.group(2)} is rendered"
+        referenced.append(m.group(2))
     assert sorted(referenced) == policy_files, "every policy file is applied, each exactly once"
     # No statement text is written inline anywhere in the Terraform.
     for path in TF.glob("*.tf"):
@@ -226,6 +242,27 @@ def test_no_manage_and_no_all_resources_in_any_statement():
     assert any_user and all(
         re.search(r" where ALL \{request\.principal\.type = '(ApiGateway|serviceconnector)', ", s) for s in any_user
     ), any_user
+
+
+def test_the_connector_statements_name_one_connector_one_compartment_one_log_group():
+    # policies/usage-metrics-connector.policy: every statement is for the one connector, by its
+    # OCID; invoking is scoped to the usage-metrics compartment alone, reading to one log group.
+    lines = policy_lines(POLICIES / "usage-metrics-connector.policy")
+    principal = (
+        "request.principal.type = 'serviceconnector', "
+        f"request.principal.id = '{SAMPLE['usage_metrics_connector_ocid']}', "
+        f"request.principal.compartment.id = '{SAMPLE['usage_metrics_compartment_ocid']}'"
+    )
+    metrics = f"compartment id {SAMPLE['usage_metrics_compartment_ocid']}"
+    assert lines == [
+        f"allow any-user to read log-content in {SAMPLE['compartment_scope']} where ALL {{{principal}, "
+        f"target.loggroup.id = '{SAMPLE['log_group_ocid']}'}}",
+        f"allow any-user to use fn-function in {metrics} where ALL {{{principal}}}",
+        f"allow any-user to use fn-invocation in {metrics} where ALL {{{principal}}}",
+    ]
+    # No other file grants anything in the usage-metrics compartment.
+    others = [ln for p in POLICIES.glob("*.policy") if p.stem != "usage-metrics-connector" for ln in policy_lines(p)]
+    assert not [ln for ln in others if SAMPLE["usage_metrics_compartment_ocid"] in ln]
 
 
 def test_function_names_are_the_ones_fn_deploy_uses():
