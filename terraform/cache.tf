@@ -254,14 +254,6 @@ locals {
     for v in local.limit_fail_open_values : "data.message = '*\"limit\":\"${v}\"*'"
   ])
   limit_fail_open_metric = "LimitStoreFailOpen"
-  # Rendered with the two values only this file knows, as usage_metrics.tf renders its connector's:
-  # the statements name this connector (request.principal.id) and the stack's log group.
-  limit_alarm_connector_statements = [
-    for line in split("\n", templatefile("${local.policies_dir}/limit-alarm-connector.policy", merge(local.policy_vars, {
-      limit_connector_ocid = coalesce(one(oci_sch_service_connector.limit_fail_open[*].id), "unused")
-      log_group_ocid       = oci_logging_log_group.this.id
-    }))) : trimspace(line) if trimspace(line) != "" && !startswith(trimspace(line), "#")
-  ]
 }
 
 # It names the connector, so it follows it: the connector exists a moment
@@ -272,7 +264,7 @@ resource "oci_identity_policy" "limit_alarm_connector" {
   compartment_id = var.compartment_ocid
   name           = "${local.iam_prefix}-connector-limit-metric"
   description    = "The ${var.name} limit-store connector alone may read the stack's log group and post metrics in ${var.usage_metrics_namespace} (policies/limit-alarm-connector.policy)"
-  statements     = local.limit_alarm_connector_statements
+  statements     = local.rendered_connector_policies["limit-alarm-connector"]
   freeform_tags  = local.tags
 }
 

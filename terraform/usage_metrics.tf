@@ -141,17 +141,20 @@ resource "oci_identity_policy" "usage_metrics_function" {
   depends_on     = [oci_identity_dynamic_group.usage_metrics]
 }
 
-# Rendered as iam.tf renders the others, with three values only this file
-# knows: the statements name the connector itself (request.principal.id),
-# the usage-metrics compartment and the stack's log group.
+# Rendered as iam.tf renders the others, with the values only the connectors'
+# files know: the statements name the connector itself (request.principal.id:
+# this file's, and cache.tf's limit-store connector), the usage-metrics
+# compartment and the stack's log group.
 locals {
   connector_policy_vars = merge(local.policy_vars, {
     usage_metrics_compartment_ocid = coalesce(local.usage_metrics_compartment_id, "unused")
     usage_metrics_connector_ocid   = coalesce(one(oci_sch_service_connector.usage_metrics[*].id), "unused")
     log_group_ocid                 = oci_logging_log_group.this.id
+    # The limit-store connector's own OCID, for its policy (cache.tf).
+    limit_connector_ocid = coalesce(one(oci_sch_service_connector.limit_fail_open[*].id), "unused")
   })
   rendered_connector_policies = {
-    for f in ["usage-metrics-connector"] :
+    for f in ["usage-metrics-connector", "limit-alarm-connector"] :
     f => [
       for line in split("\n", templatefile("${local.policies_dir}/${f}.policy", local.connector_policy_vars)) :
       trimspace(line) if trimspace(line) != "" && !startswith(trimspace(line), "#")

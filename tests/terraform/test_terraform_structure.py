@@ -43,6 +43,7 @@ SAMPLE = {
     "usage_metrics_compartment_ocid": "ocid1.compartment.oc1..aaaametrics",
     "usage_metrics_connector_ocid": "ocid1.serviceconnector.oc1.us-chicago-1.aaaausage",
     "log_group_ocid": "ocid1.loggroup.oc1.us-chicago-1.aaaalogs",
+    "limit_connector_ocid": "ocid1.serviceconnector.oc1.us-chicago-1.aaaalimits",
 }
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
