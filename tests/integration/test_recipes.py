@@ -135,9 +135,12 @@ def test_add_a_custom_route(tmp_path: Path) -> None:
     routes_py = _routes_py(project)
     code = routes_py.read_text()
     (old_import,) = [line for line in code.splitlines() if line.startswith("from . import ")]
-    # The block shows the line's end: the names already there, then the module the recipe adds.
-    assert imports.text.strip() == "from . import ..., summarise"
-    code = code.replace(old_import, f"{old_import}, summarise")
+    # The block shows the line's end: the names already there, with the module the recipe adds in its
+    # alphabetical place (ruff's import order, which `make lint` checks).
+    shown = imports.text.strip().removeprefix("from . import ...,").split(",")
+    names = old_import.removeprefix("from . import ").split(", ")
+    assert [n.strip() for n in shown] == sorted([*names, "summarise"])[-len(shown) :], imports.text
+    code = code.replace(old_import, "from . import " + ", ".join(sorted([*names, "summarise"])))
     # The block shows the table around the row: its first line, the rows already there, the closing line.
     head, there, *added, tail = row.text.splitlines(keepends=True)
     assert (head, there.split("#")[0].strip(), tail) == ("ROUTES: tuple[Route, ...] = (\n", "...", ")\n")
