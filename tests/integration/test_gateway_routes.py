@@ -1,4 +1,4 @@
-"""Route defects of issues 18 and 19 as a client meets them: client → local gateway (routes.json,
+"""Route defects found by probing the routes, as a client meets them: client → local gateway (routes.json,
 generated from genai_fn/routes.py) → fdk → function → emulator (signature checked)."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ RSS is the process's VmHWM after the case. A memory bound, not a timing: determi
 Hostile shapes are refused *before* parsing (413 too_many_json_values); answers that the
 platform could not deliver are refused as they are read (502 upstream_answer_too_large).
 
-The second table is what the upstream answers (issue 18): hostile shapes, encodings, header values
+The second table is what the upstream answers: hostile shapes, encodings, header values
 and paces from a real local server, and files a client uploads and downloads. docs/fault-matrix.md
 lists every case with its answer and peak RSS.
 """

@@ -1,4 +1,4 @@
-"""The shell the outputs hand to users, run for real (issue 13): what terraform test cannot execute.
+"""The shell the outputs hand to users, run for real: what terraform test cannot execute.
 
 The rest of what a first deploy trips over (project region, stack-unique
 names, plan-time preconditions) is run by Terraform in terraform/tests/.

@@ -169,7 +169,7 @@ def test_relative_links_resolve(path: Path) -> None:
 
 
 def test_the_readme_stays_a_front_door() -> None:
-    # Depth lives in docs/; the README is contents, the two commands, the API, deploy (issue 10).
+    # Depth lives in docs/; the README is contents, the two commands, the API, deploy.
     assert len((ROOT / "README.md").read_bytes()) <= 12_000
 
 

@@ -1,4 +1,4 @@
-"""Route defects of issues 18 and 19, each as it shows to a client, through fdk's request path in-process
+"""Route defects found by probing the routes, each as it shows to a client, through fdk's request path in-process
 against a real upstream on a loopback port (the emulator, or a small SSE server where the emulator has
 no such answer). Through the local gateway: tests/integration/test_gateway_routes.py."""
 
