@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from genai_fn import routes
+from genai_fn.families import PAGES
 from genai_fn.http import MAX_JSON_VALUES
 from genai_fn.routes import Body, Plane, Repeat, Route
 from genai_fn.settings import FUNCTIONS_PAYLOAD_LIMIT
@@ -172,7 +173,7 @@ def api_md(rows: Sequence[Route] = routes.ROUTES) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for row in rows:
-        page = (routes.PAGES[row.family] if row.handler is None else "") or "—"
+        page = (PAGES[row.family] if row.handler is None else "") or "—"
         lines.append(f"| `{row.name}` | {row.family.value} | {checks(row)} | {retried(row)} | {page} |")
     offered = [r for r in rows if r.handler is routes.not_offered]
     families = sorted({r.family.value for r in rows})

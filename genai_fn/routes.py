@@ -73,6 +73,7 @@ from typing import Any
 
 from . import answer_fields, clients, errors, failover, limits, retry, streams, tenancy
 from .deadline import Budget
+from .families import PAGES, Family
 from .http import JSON_TYPES, Reply, Request
 from .logs import LOGGED_TEXT_LIMIT, CallRecord
 from .service import Service
@@ -92,42 +93,6 @@ API_ROOT = "/v1"
 
 _PAGE = frozenset({"after", "before", "limit", "order"})
 _INCLUDE = frozenset({"include", "include[]"})
-
-
-class Family(enum.Enum):
-    """Which API a row belongs to. The value is the name settings and docs use."""
-
-    SIMPLE = "simple"
-    HEALTH = "health"
-    MODELS = "models"
-    RESPONSES = "responses"
-    CHAT = "chat"
-    CONVERSATIONS = "conversations"
-    FILES = "files"
-    VECTOR_STORES = "vector_stores"
-    CONTAINERS = "containers"
-    EMBEDDINGS = "embeddings"
-    COMPLETIONS = "completions"
-    UPLOADS = "uploads"
-
-
-#: The Oracle page documenting each family on OCI's OpenAI-compatible base, under
-#: https://docs.oracle.com/en-us/iaas/Content/generative-ai/ ("" where Oracle documents none).
-PAGES: dict[Family, str] = {
-    Family.SIMPLE: "",
-    Family.HEALTH: "",
-    Family.MODELS: "",
-    Family.RESPONSES: "responses-api.htm",
-    Family.CHAT: "chat-completions-api.htm",
-    Family.CONVERSATIONS: "conversations-api.htm",
-    Family.FILES: "files.htm",
-    Family.VECTOR_STORES: "vector-store-files.htm, vector-store-file-batches.htm; store management: "
-    "get-started-agents.htm (QuickStart table: the control plane)",
-    Family.CONTAINERS: "containers-api.htm",
-    Family.EMBEDDINGS: "",
-    Family.COMPLETIONS: "",
-    Family.UPLOADS: "",
-}
 
 
 class Body(enum.Enum):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from . import clients
+from .families import Family
 from .limits import bounds
 
 AUTH_MODES = ("auto", "resource_principal", "session", "user_principal", "instance_principal", "api_key")
@@ -266,9 +267,6 @@ class Settings:
 
 
 def _with_client_policies(reader: _Reader, settings: Settings) -> Settings:
-    # The route table's families, imported here: genai_fn.routes imports this module.
-    from .routes import Family
-
     try:
         policies = clients.parse(
             reader.text("GENAI_CLIENT_POLICIES"),

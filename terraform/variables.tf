@@ -459,8 +459,8 @@ variable "api_clients" {
     error_message = "rate_limit_per_second must be 1-1000, quota at least 1, quota_unit MINUTE, HOUR, DAY, WEEK or MONTH."
   }
   validation {
-    condition     = alltrue([for c in values(var.api_clients) : alltrue([for f in(c.families == null ? [] : c.families) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads"], f)]) && (c.families == null ? true : length(c.families) > 0) && (c.models == null ? true : length(c.models) > 0)])
-    error_message = "api_clients: families among responses, chat, conversations, files, vector_stores, containers, models, simple, embeddings, completions, uploads, health; families and models, when set, not empty."
+    condition     = alltrue([for c in values(var.api_clients) : alltrue([for f in(c.families == null ? [] : c.families) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads", "custom"], f)]) && (c.families == null ? true : length(c.families) > 0) && (c.models == null ? true : length(c.models) > 0)])
+    error_message = "api_clients: families among responses, chat, conversations, files, vector_stores, containers, models, simple, embeddings, completions, uploads, health, custom; families and models, when set, not empty."
   }
 }
 
@@ -478,7 +478,7 @@ variable "api_clients_json" {
         length(c.key_hashes) >= 1 && length(c.key_hashes) <= 2 && alltrue([for h in c.key_hashes : can(regex("^[0-9a-f]{64}$", h))]) &&
         try(c.rate_limit_per_second, 2) >= 1 && try(c.rate_limit_per_second, 2) <= 1000 && try(c.quota, 5000) >= 1 &&
         contains(["MINUTE", "HOUR", "DAY", "WEEK", "MONTH"], try(c.quota_unit, "DAY")) &&
-        alltrue([for f in try(c.families, []) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads"], f)])
+        alltrue([for f in try(c.families, []) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads", "custom"], f)])
       ) ? true : tobool("invalid")
     ]))
     error_message = "api_clients_json must be a JSON object of client name (letters, digits, '.', '_', '-'; at most 56) to an object with key_hashes (1 or 2 SHA-256 hex) and only api_clients' fields, within its bounds (rate_limit_per_second 1-1000, quota >= 1, quota_unit MINUTE to MONTH; families among those api_clients takes; token limits as in api_clients)."
@@ -496,7 +496,7 @@ variable "jwt_clients_json" {
         length(setsubtract(keys(c), ["models", "max_output_tokens", "families", "tokens_per_hour", "tokens_per_minute", "token_quota", "token_quota_period", "project_ocid", "compartment_ocid"])) == 0 &&
         (try(c.tokens_per_minute, null) == null ? true : (c.tokens_per_minute >= 1 && c.tokens_per_minute <= 10000000 && floor(c.tokens_per_minute) == c.tokens_per_minute)) &&
         (try(c.token_quota, null) == null ? try(c.token_quota_period, null) == null : (c.token_quota >= 1 && c.token_quota <= 1000000000000 && floor(c.token_quota) == c.token_quota && contains(["hour", "day", "week", "month"], try(c.token_quota_period, "none")))) &&
-        alltrue([for f in try(c.families, []) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads"], f)])
+        alltrue([for f in try(c.families, []) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads", "custom"], f)])
       ) ? true : tobool("invalid")
     ]))
     error_message = "jwt_clients_json must be a JSON object of claim value to an object with only jwt_clients' fields; families among those jwt_clients takes; token limits as in jwt_clients."
@@ -546,7 +546,7 @@ variable "jwt_clients" {
     error_message = "jwt_clients: tokens_per_hour, when set, must be a whole number of at least 1, and that client's name may not contain a double quote or a backslash."
   }
   validation {
-    condition     = alltrue([for name, c in var.jwt_clients : length(name) >= 1 && length(name) <= 256 && alltrue([for f in(c.families == null ? [] : c.families) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads"], f)])])
+    condition     = alltrue([for name, c in var.jwt_clients : length(name) >= 1 && length(name) <= 256 && alltrue([for f in(c.families == null ? [] : c.families) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads", "custom"], f)])])
     error_message = "jwt_clients: names of 1-256 characters; families among responses, chat, conversations, files, vector_stores, containers, models, simple, embeddings, completions, uploads, health."
   }
 }

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from dev.local import clients as local_clients
-from genai_fn.routes import Family
+from genai_fn.families import Family
 from genai_fn.settings import Settings, SettingsError
 from tests.conftest import invoke, load_function
 

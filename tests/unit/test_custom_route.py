@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from genai_fn import clients, errors
+from genai_fn.families import Family
 from genai_fn.http import Request
 from genai_fn.logs import CallRecord
-from genai_fn.routes import Body, Call, Family, Route
+from genai_fn.routes import Body, Call, Route
 from genai_fn.service import Service
 from tests.conftest import ROOT, load_source
 
