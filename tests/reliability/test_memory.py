@@ -140,10 +140,10 @@ def test_peak_rss_stays_within_the_budget(name: str, container: FnRunner, emulat
 
 
 # -- what the upstream answers ----------------------------------------------------------------------------------
-# Issue 18: answers a client can make the service give (by uploading a file and downloading it) and answers only
-# the upstream controls (statuses, headers, encodings, pace). Each runs in a fresh process as above, on a real
-# local server (tests/reliability/hostile.py) that answers byte for byte what the case says; every one of them
-# crashed the function (internal_error), got it killed at its deadline or took it past the budget on 6236c81.
+# Answers a client can make the service give (by uploading a file and downloading it) and answers only the
+# upstream controls (statuses, headers, encodings, pace). Each runs in a fresh process as above, on a real local
+# server (tests/reliability/hostile.py) that answers byte for byte what the case says: each is a way to crash the
+# function (internal_error), get it killed at its deadline or take it past its memory budget.
 
 FIVE_NINE_MB = 5_900_000
 WIDE = wide(FIVE_NINE_MB)
