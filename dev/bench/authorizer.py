@@ -22,8 +22,7 @@ from typing import Any
 
 from fdk import fixtures
 
-from dev.local.runner import ROOT
-from tests.conftest import load_source
+from dev.local.runner import ROOT, load_source
 
 
 def _time_calls(handler: Any, body: bytes, n: int) -> list[float]:
