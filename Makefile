@@ -55,9 +55,10 @@ soak: $(STAMP) ## 10,000-call soak and 10,000-example fuzzers, with their figure
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 --custom-compile-command "make lock"
 UNIVERSAL_LOCKS := terraform/requirements-checks.in $(wildcard examples/*/requirements.in)
 
-lock: $(STAMP) ## regenerate every hash-pinned requirements*.txt from its .in (runtime, usage metrics, dev, examples, checkov)
+lock: $(STAMP) ## regenerate every hash-pinned requirements*.txt from its .in (runtime, usage metrics, authorizer, dev, examples, checkov)
 	$(UV_COMPILE) --python-platform x86_64-manylinux_2_28 --output-file requirements.txt requirements.in
 	$(UV_COMPILE) --python-platform x86_64-manylinux_2_28 --constraint requirements.txt --output-file usage_metrics/requirements.txt usage_metrics/requirements.in
+	$(UV_COMPILE) --python-platform x86_64-manylinux_2_28 --constraint requirements.txt --output-file authorizer/requirements.txt authorizer/requirements.in
 	$(UV_COMPILE) --universal --no-strip-extras --constraint requirements.txt --output-file requirements-dev.txt requirements-dev.in
 	for in in $(UNIVERSAL_LOCKS); do $(UV_COMPILE) --universal --no-strip-extras --output-file $${in%.in}.txt $$in || exit 1; done
 

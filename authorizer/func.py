@@ -14,89 +14,51 @@ HTTP 200 with ``{"active": false, "wwwAuthenticate": "Bearer ..."}`` for anythin
 else, including malformed input. Only a broken configuration gives a 5xx
 (API Gateway then answers 502), because then no key can be verified.
 
-Config (function or application config, i.e. environment variables):
-  API_KEY_HASHES            client:sha256hex,... (see keys.py); hashes, not keys
-  AUTHORIZER_CACHE_SECONDS  how long API Gateway may cache a positive answer
-                            (60..3600, default 300): the revocation delay
+The configuration (config.py: API_KEY_HASHES, AUTHORIZER_CACHE_SECONDS) is
+read from the environment once, when fdk imports this file: OCI Functions
+starts a container with the application's and the function's configuration
+as its environment, and fdk's `ctx.Config()` is that same `os.environ`
+(fdk/context.py), so a changed configuration reaches new containers only.
+
+In the image this file is /function/func.py beside the package at
+/function/authorizer/ (Dockerfile), as the main function's func.py is beside
+genai_fn/: fdk loads it by path, and it imports the package by its name.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import io
 import json
 import logging
 import os
-import sys
 from collections.abc import Mapping
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fdk import response
 
-if TYPE_CHECKING:
-    # For the type checker only: at run time keys.py is loaded by path (below).
-    from authorizer.keys import KeyHash
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _load_keys() -> ModuleType:
-    # fdk imports this file by path without putting its folder on sys.path, so
-    # load the sibling keys.py the same way (under a name nobody else uses).
-    name = "genai_authorizer_keys"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, os.path.join(_HERE, "keys.py"))
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {_HERE}/keys.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-keys = _load_keys()
+from authorizer import keys
+from authorizer.config import Config, ConfigError
 
 PARAMETER = "authorization"
 MAX_INPUT_BYTES = 16 * 1024
 SCOPE = ["genai"]
 WWW_AUTHENTICATE = 'Bearer realm="genai", error="invalid_token"'
-DEFAULT_CACHE_SECONDS = 300
 
 log = logging.getLogger("genai-authorizer")
-_parsed_cache: dict[str, tuple[KeyHash, ...]] = {}
 
 
-class ConfigError(Exception):
-    pass
-
-
-def _configured_hashes(config: Mapping[str, str]) -> tuple[KeyHash, ...]:
-    raw = config.get("API_KEY_HASHES", "")
-    cached = _parsed_cache.get(raw)
-    if cached is not None:
-        return cached
+def load_config(environ: Mapping[str, str]) -> Config | None:
+    """The configuration, or None (logged once, naming the setting) when it is broken."""
     try:
-        parsed: tuple[KeyHash, ...] = keys.parse_hashes(raw)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    if not parsed:
-        raise ConfigError("API_KEY_HASHES is empty: no client can be authenticated")
-    _parsed_cache.clear()
-    _parsed_cache[raw] = parsed
-    return parsed
+        return Config.from_environ(environ)
+    except ConfigError as exc:
+        log.error("authorizer misconfigured: %s", exc)
+        return None
 
 
-def _cache_seconds(config: Mapping[str, str]) -> int:
-    raw = config.get("AUTHORIZER_CACHE_SECONDS", "")
-    try:
-        value = int(raw) if raw else DEFAULT_CACHE_SECONDS
-    except ValueError:
-        raise ConfigError("AUTHORIZER_CACHE_SECONDS must be an integer") from None
-    # API Gateway caches for at least 60 s and at most 1 h whatever we say.
-    return min(max(value, 60), 3600)
+#: Read and checked once per container; None answers every call with a 5xx (decide).
+config = load_config(os.environ)
 
 
 def extract_header(body: bytes) -> str | None:
@@ -128,20 +90,17 @@ def extract_header(body: bytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def decide(body: bytes, config: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+def decide(body: bytes, config: Config | None) -> tuple[int, dict[str, Any]]:
     """(HTTP status, JSON answer) for one authorizer call. Never raises."""
-    try:
-        parsed = _configured_hashes(config)
-        ttl = _cache_seconds(config)
-    except ConfigError as exc:
-        log.error("authorizer misconfigured: %s", exc)
+    if config is None:
+        # Not a refusal: with no usable hashes no key can be checked, and API Gateway answers a 5xx as 502.
         return 500, {"active": False, "wwwAuthenticate": WWW_AUTHENTICATE}
     header = extract_header(body)
-    client = keys.authenticate(header, parsed) if header is not None else None
+    client = keys.authenticate(header, config.hashes) if header is not None else None
     if client is None:
         log.info("authorizer: denied (%s)", "no usable header" if header is None else "unknown key")
         return 200, {"active": False, "wwwAuthenticate": WWW_AUTHENTICATE}
-    expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=ttl)
+    expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=config.cache_seconds)
     log.info("authorizer: allowed client=%s", client)
     return 200, {
         "active": True,
@@ -156,7 +115,7 @@ def decide(body: bytes, config: Mapping[str, str]) -> tuple[int, dict[str, Any]]
 def handler(ctx: Any, data: io.BytesIO | None = None) -> response.Response:
     try:
         body = data.getvalue() if data is not None else b""
-        status, answer = decide(body, ctx.Config())
+        status, answer = decide(body, config)
     except Exception:  # the edge: an exception must never become fdk's 502 text
         log.exception("authorizer: unexpected error")
         status, answer = 500, {"active": False, "wwwAuthenticate": WWW_AUTHENTICATE}

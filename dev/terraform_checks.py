@@ -90,9 +90,11 @@ def copy_config(dest: Path) -> Path:
 
 def unpack_stack(dest: Path) -> Path:
     """The Resource Manager zip unpacked, with the tests beside it (they are not part of the zip)."""
-    from ops.stack import build_stack
-
-    zip_path = build_stack(dest / "stack.zip")
+    # Built by the command `make stack` runs, not by importing it: dev/ uses ops/ only as its users do.
+    zip_path = dest / "stack.zip"
+    subprocess.run(
+        [sys.executable, "-m", "ops.stack", "--output", str(zip_path)], cwd=ROOT, capture_output=True, check=True
+    )
     root = dest / "stack"
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(root)

@@ -1,12 +1,18 @@
 """`make smoke URL=… KEY=…`: call a deployed endpoint the way clients do, and say what is wrong.
 
-    python -m ops.smoke --url https://<gateway host>/genai --key <API key>
+    python -m ops.smoke --url https://<gateway host>/genai --key <API key> [--model …]
                         [--iam-settled] [--project-ocid …] [--dynamic-group … --compartment …]
 
 URL is the deployment's base (what `terraform -chdir=terraform output -raw
 gateway_url` prints, or `make run`'s gateway). Steps: /health (anonymous), a call
 without a key (must be refused), Responses create, stream, get and delete,
 Chat Completions, and a conversation (create, get, delete).
+
+The model is the deployment's default (GENAI_DEFAULT_MODEL) unless --model
+names one: `default_model` of `terraform output deploy_settings` when that
+state is the deployment at URL (what make deploy reads too), and otherwise
+none at all, so that the function answers with its own default (make run's
+gateway, a stack applied elsewhere).
 
 Each failure is classified from who answered and how:
   * API Gateway's own refusals are `{"code": 429, "message": …}` and so on; its 401
@@ -25,12 +31,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
+
+TF_DIR = Path(__file__).resolve().parents[1] / "terraform"
 
 #: Kinds worth waiting on (make deploy's IAM wait retries these, and only these).
 TRANSIENT = frozenset({"iam_propagation"})
@@ -257,13 +267,36 @@ def classify(step: str, status: int, body: bytes, ctx: Context) -> Finding | Non
     )
 
 
+def deployment_model(url: str, terraform_dir: Path = TF_DIR) -> str | None:
+    """The default model of the deployment at `url` as Terraform applied it, or None when this state is not it.
+
+    `deploy_settings.default_model` is the value terraform/functions.tf gives the function as
+    GENAI_DEFAULT_MODEL; the state's `gateway_url` must be `url`, so that smoke against `make run`'s gateway,
+    or another deployment, never borrows this one's model.
+    """
+    command = ["terraform", f"-chdir={terraform_dir}", "output", "-json", "deploy_settings"]
+    try:
+        run = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        settings = json.loads(run.stdout) if run.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None  # no terraform, or no state here: the function's own default applies
+    if not isinstance(settings, dict) or str(settings.get("gateway_url", "")).rstrip("/") != url.rstrip("/"):
+        return None
+    model = settings.get("default_model")
+    return model if isinstance(model, str) and model else None
+
+
 @dataclass
 class Smoke:
     url: str
     key: str
-    model: str = "openai.gpt-oss-120b"
+    #: None: the requests name no model and the function answers with its GENAI_DEFAULT_MODEL.
+    model: str | None = None
     ctx: Context = field(default_factory=Context)
     client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=TIMEOUT))
+
+    def _model(self) -> dict[str, str]:
+        return {"model": self.model} if self.model else {}
 
     def _call(self, method: str, path: str, *, auth: bool = True, body: Any = None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.key}"} if auth else {}
@@ -286,7 +319,7 @@ class Smoke:
         return step
 
     def refuses_without_key(self) -> Step:
-        answer = self._call("POST", "/v1/responses", auth=False, body={"model": self.model, "input": "ping"})
+        answer = self._call("POST", "/v1/responses", auth=False, body={**self._model(), "input": "ping"})
         data = _json(answer.content)
         if answer.status_code == 401 and not (isinstance(data, dict) and "error" in data):
             return Step("no_key_refused", True, "HTTP 401 from the gateway")
@@ -315,10 +348,10 @@ class Smoke:
         created = self._call(
             "POST",
             "/v1/responses",
-            body={"model": self.model, "input": "Say OK.", "store": True, "max_output_tokens": 32},
+            body={**self._model(), "input": "Say OK.", "store": True, "max_output_tokens": 32},
         )
         create = record(self._step("create", created))
-        stream = self._call("POST", "/v1/responses", body={"model": self.model, "input": "Say OK.", "stream": True})
+        stream = self._call("POST", "/v1/responses", body={**self._model(), "input": "Say OK.", "stream": True})
         step = self._step("stream", stream)
         if step.ok and b"response.completed" not in stream.content:
             step = Step(
@@ -345,7 +378,7 @@ class Smoke:
         chat = self._call(
             "POST",
             "/v1/chat/completions",
-            body={"model": self.model, "messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 32},
+            body={**self._model(), "messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 32},
         )
         record(self._step("chat_completions", chat))
         conversation = self._call("POST", "/v1/conversations", body={"metadata": {"smoke": "1"}})
@@ -376,7 +409,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops.smoke", description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", required=True, help="deployment base URL (gateway_url output, or make run's gateway)")
     parser.add_argument("--key", required=True, help="a client API key")
-    parser.add_argument("--model", default="openai.gpt-oss-120b")
+    parser.add_argument(
+        "--model", default=None, help="default: the deployment's GENAI_DEFAULT_MODEL (terraform output deploy_settings)"
+    )
+    parser.add_argument("--terraform-dir", type=Path, default=TF_DIR, help=argparse.SUPPRESS)
     parser.add_argument("--iam-settled", action="store_true", help="IAM changed more than 15 minutes ago")
     parser.add_argument(
         "--project-ocid", default="", help="genai_project_ocid output: detects a project in another region"
@@ -401,9 +437,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  FAIL  {step.name:<17} {step.detail}  [{step.finding.kind}] {step.finding.message}")
             print(f"        what to do: {step.finding.fix}")
 
+    model = args.model or deployment_model(args.url, args.terraform_dir)
     print(f"Smoke test of {args.url}")
+    print(f"  model {model or 'none named: the deployment answers with its GENAI_DEFAULT_MODEL'}")
     try:
-        steps = Smoke(args.url, args.key, model=args.model, ctx=ctx).run(show)
+        steps = Smoke(args.url, args.key, model=model, ctx=ctx).run(show)
     except httpx.HTTPError as exc:
         print(f"  FAIL  cannot reach {args.url}: {exc}", file=sys.stderr)
         return 2

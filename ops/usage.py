@@ -46,11 +46,10 @@ from pathlib import Path
 from typing import Any
 
 from usage_metrics.metering import lines
+from usage_metrics.report import INVOCATIONS as LOCAL_FILE
+from usage_metrics.report import LIMITS_STATE, aligned
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL_FILE = ROOT / ".cache" / "local-stack" / "invocations.jsonl"
-#: Where `make run` says how to read its local OCI Cache (dev/local/cache.py), while it runs with a token limit.
-LIMITS_STATE = ROOT / ".cache" / "local-stack" / "limits.json"
 #: Results per SearchLogs page: the API's largest `limit`.
 PAGE_SIZE = 1000
 _DURATION = re.compile(r"^(\d+)([mhd])$")
@@ -295,15 +294,6 @@ def render(report: Report, form: str) -> str:
     cells[-1].append(str(total.total_tokens))
     heading = f"Usage {report.window.start.isoformat()} → {report.window.end.isoformat()}"
     return "\n".join([heading, *aligned([list(COLUMNS), *cells])])
-
-
-def aligned(rows: list[list[str]]) -> list[str]:
-    """A table's rows as lines: the first two columns (client, model) left-aligned, the numbers right-aligned."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(v.ljust(w) if i < 2 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True)))
-        for row in rows
-    ]
 
 
 def limit_windows(state_file: Path, now: float) -> list[str]:

@@ -18,11 +18,9 @@ from `FOLDER_MARKERS` so that a test cannot sit in a folder and lack its marker
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import io
 import logging
 import os
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -36,6 +34,7 @@ from fdk import fixtures
 from dev.local import stack as local
 from dev.local.credentials import Issuer, ResourcePrincipal
 from dev.local.emulator import Emulator
+from dev.local.runner import load_source
 from dev.local.stack import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,20 +125,6 @@ def make_stack(emulator: Emulator, principal: ResourcePrincipal) -> Iterator[Cal
 def stack(make_stack: Callable[..., Stack]) -> Stack:
     """One function container behind the gateway at /genai (the deployment's prefix), every model allowed."""
     return make_stack(prefix="/genai", config={"GENAI_ALLOWED_MODELS": "*"})
-
-
-def load_source(path: Path, name: str, monkeypatch: pytest.MonkeyPatch | None = None) -> ModuleType:
-    """Import a file afresh, by path and under `name`, the way fdk's customer_code loads func.py.
-
-    With `monkeypatch`, the module is also in `sys.modules` under `name` for the test's duration.
-    """
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    if monkeypatch is not None:
-        monkeypatch.setitem(sys.modules, name, module)
-    spec.loader.exec_module(module)
-    return module
 
 
 def load_function(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> ModuleType:

@@ -8,14 +8,21 @@ ErrorCalls, InputTokens, OutputTokens and TotalTokens (metering/app.py). The
 main function does none of this work, so its calls wait for nothing.
 
 Configuration (docs/usage-and-alarms.md): USAGE_METRICS_COMPARTMENT_OCID,
-USAGE_METRICS_NAMESPACE, USAGE_METRICS_ENDPOINT (metering/config.py).
+USAGE_METRICS_NAMESPACE, USAGE_METRICS_ENDPOINT (metering/config.py), read from
+the environment once, when fdk imports this file (OCI Functions gives a
+container its configuration as its environment).
+
+In the image this file is /function/func.py beside the package at
+/function/usage_metrics/ (Dockerfile), as the main function's func.py is beside
+genai_fn/: fdk loads it by path, and it imports the package by its name.
 """
 
 import json
 import os
 
 from fdk import response
-from metering.app import App
+
+from usage_metrics.metering.app import App
 
 # The configuration is read and checked once per container; a bad one is answered with its name on every call.
 app = App.from_environ(os.environ)

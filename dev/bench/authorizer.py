@@ -22,8 +22,8 @@ from typing import Any
 
 from fdk import fixtures
 
-from dev.local.runner import ROOT
-from tests.conftest import load_source
+from authorizer import keys
+from dev.local.runner import ROOT, load_source
 
 
 def _time_calls(handler: Any, body: bytes, n: int) -> list[float]:
@@ -46,11 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dev.bench.authorizer", description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=1000)
     args = parser.parse_args(argv)
-    func = load_source(ROOT / "authorizer" / "func.py", "authorizer_func_bench")
-    keys = func.keys
     known = keys.new_key()
     hashes = [f"client{i}:{keys.hash_key(keys.new_key())}" for i in range(39)] + [f"client39:{keys.hash_key(known)}"]
     os.environ["API_KEY_HASHES"] = ",".join(hashes)
+    # Loaded once the configuration is set: the function reads it as it is imported, as a container does.
+    func = load_source(ROOT / "authorizer" / "func.py", "authorizer_func_bench")
     kinds = {
         "known key": json.dumps({"type": "USER_DEFINED", "data": {"authorization": f"Bearer {known}"}}).encode(),
         "unknown key": json.dumps(
@@ -64,10 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         median, p99 = statistics.median(took) * 1e3, took[int(len(took) * 0.99) - 1] * 1e3
         print(f"  {kind:12s} median {median:.3f} ms  p99 {p99:.3f} ms  mean {statistics.fmean(took) * 1e3:.3f} ms")
     # decide() alone: the authorizer's own work, without fdk's request and response objects.
-    config = {"API_KEY_HASHES": os.environ["API_KEY_HASHES"]}
     started = time.perf_counter()
     for _ in range(args.calls):
-        func.decide(kinds["known key"], config)
+        func.decide(kinds["known key"], func.config)
     print(f"  decide() alone, known key: {(time.perf_counter() - started) / args.calls * 1e3:.3f} ms per call")
     return 0
 

@@ -35,14 +35,14 @@ from pathlib import Path
 import openai
 
 from genai_fn.settings import Settings, SettingsError
-from ops.usage import LIMITS_STATE
-from ops.usage import LOCAL_FILE as INVOCATION_LOG
+from usage_metrics.report import INVOCATIONS as INVOCATION_LOG
+from usage_metrics.report import LIMITS_STATE
+from usage_metrics.report import METRICS as METRICS_RECORD
 
 from . import clients as local_clients
 from .cache import limits_table
 from .connector import UsageMetrics
 from .credentials import claims_of
-from .metrics import RECORD as METRICS_RECORD
 from .metrics import read as read_metrics
 from .metrics import sums as metric_sums
 from .stack import Stack, check_config, developer_config

@@ -141,7 +141,9 @@ class UsageMetrics:
                 "USAGE_METRICS_ENDPOINT": self.telemetry.base_url,
                 **self.config,
             }
-            self.runner = self._exit.enter_context(FnRunner(func_path=FUNC, env=env, echo_logs=self.echo_logs))
+            self.runner = self._exit.enter_context(
+                FnRunner(func_path=FUNC, code_root=ROOT, env=env, echo_logs=self.echo_logs)
+            )
             runner = self.runner
             # Connector Hub invokes the function directly (no API Gateway): no Fn-Http-* headers.
             self.connector = LocalConnector(

@@ -18,11 +18,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ops.usage import aligned
+from usage_metrics.report import METRICS as RECORD
+from usage_metrics.report import aligned
 
-from .runner import ROOT
-
-RECORD = ROOT / ".cache" / "local-stack" / "metrics.jsonl"
 METRICS = ("Calls", "ErrorCalls", "InputTokens", "OutputTokens", "TotalTokens")
 
 

@@ -24,6 +24,7 @@ first line that matches, and `stop()` returns only once all output is read.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -38,9 +39,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_TIMEOUT_S = 120.0
@@ -71,6 +76,22 @@ class LogLineMissing(LookupError):
     """A line the test waited for was not written (the process ended, or the wait's bound passed)."""
 
 
+def load_source(path: Path, name: str, monkeypatch: pytest.MonkeyPatch | None = None) -> ModuleType:
+    """Import a file afresh, by path and under `name`, the way fdk's customer_code loads func.py.
+
+    In-process, for the tests and the benchmarks: the module reads its configuration from os.environ as it
+    is imported, as a new container does. With `monkeypatch`, the module is also in `sys.modules` under
+    `name` for the test's duration.
+    """
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    if monkeypatch is not None:
+        monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
 @dataclass
 class FnRunner:
     """One function container: an fdk process and the unix socket it listens on."""
@@ -90,6 +111,9 @@ class FnRunner:
     site_dir: Path | None = None
     #: Append each call's invocation line to this file, for `make usage --local` (ops/usage.py).
     invocation_log: Path | None = None
+    #: The folder on PYTHONPATH that the image's /function is: func.py's own folder, or the repository for a
+    #: function whose image holds its package beside func.py (authorizer/ and usage_metrics/, their Dockerfiles).
+    code_root: Path | None = None
 
     def __post_init__(self) -> None:
         #: Every line the process wrote, as read so far (read it with `lines()`, which takes the lock).
@@ -138,7 +162,9 @@ class FnRunner:
             "FN_LISTENER": f"unix:{self.socket_path}",
             "PYTHONUNBUFFERED": "1",
             # The Fn Python image runs in /function with PYTHONPATH=/function:/python.
-            "PYTHONPATH": os.pathsep.join(str(p) for p in (self.func_path.parent, self.site_dir) if p),
+            "PYTHONPATH": os.pathsep.join(
+                str(p) for p in (self.code_root or self.func_path.parent, self.site_dir) if p
+            ),
         }
         self._process = subprocess.Popen(
             [*self._command(), str(self.func_path), "handler"],

@@ -223,7 +223,7 @@ class Stack:
         self.image = image
         self.func_path = func_path
         self.runner_class = runner_class
-        #: Every container appends its invocation lines here (`make run`: ops/usage.py's LOCAL_FILE).
+        #: Every container appends its invocation lines here (`make run`: usage_metrics/report.py's INVOCATIONS).
         self.invocation_log = invocation_log
         self.site_dir: Path | None = None
         self.entrypoint: list[str] | None = None

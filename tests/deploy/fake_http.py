@@ -18,11 +18,13 @@ def serve(
 ) -> Iterator[str]:
     """Yield the base URL; a value that is bytes is sent as is, anything else as JSON."""
     seen: list[tuple[str, str, dict[str, str]]] = []
+    #: (method, path, body) of every request, in order.
+    bodies: list[tuple[str, str, bytes]] = []
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            self.rfile.read(length)
+            bodies.append((self.command, self.path, self.rfile.read(length)))
             seen.append((self.command, self.path, dict(self.headers)))
             status, body = answers.get((self.command, self.path), default)
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -39,6 +41,7 @@ def serve(
 
     with threaded(Handler) as base_url:
         serve.seen = seen  # type: ignore[attr-defined]
+        serve.bodies = bodies  # type: ignore[attr-defined]
         yield f"{base_url}/genai"
 
 

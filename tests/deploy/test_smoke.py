@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -189,6 +193,74 @@ def test_cli_exit_code_and_output(capsys):
     out = capsys.readouterr().out
     assert code == 1
     assert "[missing_statement]" in out and "allow dynamic-group dg to use generative-ai-family" in out
+
+
+# --- the model: the deployment's default, from Terraform's state ---------------------------------------------
+
+
+def _state(folder: Path, gateway_url: str, default_model: str) -> Path:
+    """A local Terraform state holding the deploy_settings output that terraform/outputs.tf writes."""
+    settings = {"gateway_url": gateway_url, "default_model": default_model}
+    state = {
+        "version": 4,
+        "terraform_version": "1.5.0",
+        "serial": 1,
+        "lineage": "smoke-test",
+        "outputs": {
+            "deploy_settings": {
+                "value": settings,
+                "type": ["object", {"gateway_url": "string", "default_model": "string"}],
+            }
+        },
+        "resources": [],
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "terraform.tfstate").write_text(json.dumps(state))
+    return folder
+
+
+def _models_sent(argv):
+    """Run the CLI against the fake endpoint: the `model` of each generation body sent, "absent" where none."""
+    with serve(_create((200, CREATED))) as url:
+        smoke.main(["--url", url, "--key", KEY, *argv])
+        sent = [json.loads(body) for method, _, body in cast(Any, serve).bodies if method == "POST" and body]
+    return [b.get("model", "absent") for b in sent if "input" in b or "messages" in b]
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="reads the state with terraform output")
+def test_the_default_model_is_read_from_the_state_of_the_deployment_called(tmp_path):
+    state = _state(tmp_path / "tf", "https://gw.example/genai", "xai.grok-4")
+    assert smoke.deployment_model("https://gw.example/genai", state) == "xai.grok-4"
+    assert smoke.deployment_model("https://gw.example/genai/", state) == "xai.grok-4"
+    assert smoke.deployment_model("http://127.0.0.1:8080", state) is None  # make run's gateway: not this state's
+    assert smoke.deployment_model("https://gw.example/genai", tmp_path / "no-state") is None
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="reads the state with terraform output")
+def test_smoke_sends_the_model_of_the_deployment_it_calls(tmp_path, capsys):
+    with serve(_create((200, CREATED))) as url:
+        state = _state(tmp_path / "tf", url, "xai.grok-4")
+        smoke.main(["--url", url, "--key", KEY, "--terraform-dir", str(state)])
+        sent = [json.loads(body) for method, _, body in cast(Any, serve).bodies if method == "POST" and body]
+    generations = [b for b in sent if "input" in b or "messages" in b]
+    assert len(generations) == 4  # the keyless call, create, stream, chat completions
+    assert {b["model"] for b in generations} == {"xai.grok-4"}
+    assert "model xai.grok-4" in capsys.readouterr().out
+
+
+def test_without_a_state_of_this_deployment_smoke_names_no_model(tmp_path, capsys):
+    # No state (or terraform missing): the function's own GENAI_DEFAULT_MODEL answers.
+    models = _models_sent(["--terraform-dir", str(tmp_path)])
+    assert models and set(models) == {"absent"}
+    assert "none named" in capsys.readouterr().out
+
+
+def test_a_model_named_on_the_command_line_wins(tmp_path):
+    with serve(_create((200, CREATED))) as url:
+        state = _state(tmp_path / "tf", url, "xai.grok-4")
+        smoke.main(["--url", url, "--key", KEY, "--terraform-dir", str(state), "--model", "openai.gpt-oss-20b"])
+        sent = [json.loads(body) for method, _, body in cast(Any, serve).bodies if method == "POST" and body]
+    assert {b["model"] for b in sent if "input" in b or "messages" in b} == {"openai.gpt-oss-20b"}
 
 
 # --- a passing run on the local stack (make run's gateway) ----------------------------

@@ -18,21 +18,26 @@ import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from tests.conftest import invoke_direct, load_source
+from authorizer import keys
+from dev.local.runner import load_source
+from tests.conftest import invoke_direct
 from tests.fuzz.support import FUZZ
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
-
-# A module name of its own, apart from tests/authorizer's.
-func = load_source(ROOT / "authorizer" / "func.py", "authorizer_func_under_fuzz")
-keys = func.keys
 
 ALICE_OLD, ALICE_NEW, BOB = keys.new_key(), keys.new_key(), keys.new_key()
 CLIENTS = {ALICE_OLD: "alice", ALICE_NEW: "alice", BOB: "bob"}
 HASHES = {key: keys.hash_key(key) for key in CLIENTS}
 CONFIG = ",".join(f"{client}:{HASHES[key]}" for key, client in CLIENTS.items())
 UNKNOWN = keys.new_key()
+
+# The function reads its configuration as it is imported, as a container does: loaded once, with CONFIG, under
+# a module name of its own, apart from tests/authorizer's.
+with pytest.MonkeyPatch.context() as _env:
+    _env.setenv("API_KEY_HASHES", CONFIG)
+    _env.delenv("AUTHORIZER_CACHE_SECONDS", raising=False)
+    func = load_source(ROOT / "authorizer" / "func.py", "authorizer_func_under_fuzz")
 DENIED = {"active": False, "wwwAuthenticate": func.WWW_AUTHENTICATE}
 #: Never in an answer: the keys, their hashes (hex, either case), a traceback or a file path.
 FORBIDDEN = (
@@ -44,13 +49,6 @@ FORBIDDEN = (
     'File "',
     "/work/",
 )
-
-
-@pytest.fixture(autouse=True)
-def _config(monkeypatch):
-    # ctx.Config() is os.environ inside fdk, as in OCI Functions.
-    monkeypatch.setenv("API_KEY_HASHES", CONFIG)
-    monkeypatch.delenv("AUTHORIZER_CACHE_SECONDS", raising=False)
 
 
 def call(raw: bytes) -> tuple[int, Any]:

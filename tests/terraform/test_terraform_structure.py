@@ -21,7 +21,7 @@ import yaml  # PyYAML==6.0.3 (requirements-dev.txt)
 
 from dev.local.gateway import load_routes
 from dev.routes_gen import surface
-from tests.conftest import load_source
+from dev.local.runner import load_source
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TF = ROOT / "terraform"

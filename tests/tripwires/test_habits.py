@@ -6,10 +6,12 @@
 * Every relative link in the project's Markdown files (README.md, docs/, terraform/,
   ...) points at a file that exists, and every `#anchor` at a heading (or an
   explicit anchor) of the file it names.
+* Nothing under dev/ imports tests/ or ops/ (`test_dev_imports_neither_tests_nor_ops`).
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -191,3 +193,46 @@ def test_every_test_folder_has_its_markers_registered_and_a_row_in_tests_readme(
     assert sorted(used - registered) == [], "markers tests/conftest.py applies but pyproject.toml does not register"
     readme = (ROOT / "tests" / "README.md").read_text()
     assert sorted(f for f in folders if f"| `{f}/` |" not in readme) == [], "layers missing from tests/README.md"
+
+
+# ---- Layers of the tree -----------------------------------------------------------------------------------------
+
+#: Top-level packages that dev/ (the local stack, the benchmarks, the build helpers) must not import: the tests
+#: import dev/, and ops/ is what users run; a helper two of them need lives in a module all of them import.
+NOT_FOR_DEV = ("tests", "ops")
+
+
+def forbidden_imports(path: Path, forbidden: tuple[str, ...] = NOT_FOR_DEV) -> list[str]:
+    """`file:line imports name` for each import of a `forbidden` package, at any depth of the module."""
+    found: list[str] = []
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found.extend(f"{shown}:{node.lineno} imports {name}" for name in names if name.split(".")[0] in forbidden)
+    return found
+
+
+def test_dev_imports_neither_tests_nor_ops() -> None:
+    sources = sorted((ROOT / "dev").rglob("*.py"))
+    assert sources, "no Python files under dev/"
+    assert [hit for source in sources for hit in forbidden_imports(source)] == []
+
+
+def test_the_dev_import_check_finds_top_level_and_nested_imports(tmp_path: Path) -> None:
+    source = tmp_path / "module.py"
+    source.write_text(
+        "from tests.conftest import load_source\n"
+        "import testsuite, operator\n"
+        "def main():\n"
+        "    import ops.usage as usage\n"
+        "    from . import ops\n"
+    )
+    assert forbidden_imports(source) == [
+        f"{source}:1 imports tests.conftest",
+        f"{source}:4 imports ops.usage",
+    ]

@@ -26,6 +26,7 @@ LOCKS = sorted(
     [
         ROOT / "requirements.txt",
         ROOT / "usage_metrics" / "requirements.txt",
+        ROOT / "authorizer" / "requirements.txt",
         ROOT / "requirements-dev.txt",
         ROOT / "terraform" / "requirements-checks.txt",
         *ROOT.glob("examples/*/requirements.txt"),

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
+from dev.local.runner import load_source
 from genai_fn import clients, errors
 from genai_fn.families import Family
 from genai_fn.http import Request
 from genai_fn.logs import CallRecord
 from genai_fn.routes import Body, Call, Route
 from genai_fn.service import Service
-from tests.conftest import ROOT, load_source
+from tests.conftest import ROOT
 
 summarise: Any = load_source(ROOT / "examples" / "custom_route" / "summarise.py", "summarise")
 ROW = Route("POST", "/v1/summarise", Family.SIMPLE, summarise.handle, body=Body.JSON, about="a summary")

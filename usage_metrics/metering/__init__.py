@@ -1,9 +1,8 @@
 """The usage-metrics function's parts: configuration, the connector's batch, aggregation, posting.
 
-Imported as `metering` inside the function's image (fn deploy puts this
-folder's parent, usage_metrics/, at /function, on PYTHONPATH) and as
-`usage_metrics.metering` from the repository; the modules import each other
-relatively so both work.
+Imported as `usage_metrics.metering` everywhere: in the function's image
+(usage_metrics/Dockerfile puts the package at /function/usage_metrics/), from
+the repository, the tests and dev/.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ class App:
         """(status, summary) for one batch; never raises."""
         if self.config is None:
             # 502, not 500: fdk passes on only 200, 502 and 504 (fdk/constants.py FN_ENFORCED_RESPONSE_CODES)
-            # and answers 200 for any other status, so a 500 told Connector Hub the batch was delivered.
+            # and answers 200 for any other status, so a 500 would tell Connector Hub the batch was delivered.
             return 502, {"error": self.config_error}
         budget = Budget.from_fn_deadline(deadline, MARGIN_S)
         counts, summary = count(body, now or datetime.now(timezone.utc))
