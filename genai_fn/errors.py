@@ -83,12 +83,15 @@ def bad_request(message: str, *, param: str | None = None, code: str = "invalid_
     return ApiError(400, message, type="invalid_request_error", code=code, param=param)
 
 
-def unknown_route(path: str) -> ApiError:
+def unknown_route(path: str, api: Sequence[str], others: Sequence[str]) -> ApiError:
+    """No row for `path`; `api` and `others` say what the table serves (genai_fn/dispatch.py builds them from it):
+    the OpenAI paths under …/v1/ ("responses", "chat/completions"…) and the rest ("POST …/ (simple)"…)."""
+    served = [f"OCI Generative AI's OpenAI-compatible API under …/v1/ ({', '.join(api)})"] if api else []
+    served += others
+    said = ", ".join(served[:-1]) + " and " + served[-1] if len(served) > 1 else "".join(served) or "no path"
     return ApiError(
         404,
-        f"No route for {path!r}. This endpoint serves OCI Generative AI's OpenAI-compatible API under "
-        "…/v1/ (responses, chat/completions, conversations, files, vector_stores, containers, models), "
-        "POST …/ (simple) and GET …/health.",
+        f"No route for {path!r}. This endpoint serves {said}.",
         type="invalid_request_error",
         code="unknown_route",
     )
@@ -310,7 +313,7 @@ def from_upstream(
     # A 404 that names what is missing ("conversation_not_found") on a path without an id (a Responses
     # create naming a conversation of another project, or none) is that object's absence, not IAM's refusal.
     if status == 404 and (resource or _NOT_FOUND_CODE.fullmatch(upstream_code)):
-        # `resource` is an identifier (routes.Resource): the code as it is, the message in words. On a
+        # `resource` is an identifier (route.Resource): the code as it is, the message in words. On a
         # nested path (a container's file) the service's own message says which of the two is missing,
         # and so does its code when it names one ("container_not_found"): then that is what is missing.
         if _NOT_FOUND_CODE.fullmatch(upstream_code):
