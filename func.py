@@ -3,11 +3,14 @@
 fdk imports this file on the first call (or before binding its socket, with
 GENAI_EAGER_START) and then calls `handler` once per request. The path of a request:
 
-    API Gateway → Fn → fdk → handler → routes.dispatch (the route table: checks)
+    API Gateway → Fn → fdk → handler → dispatch.dispatch (finds the row in the route
+    table, genai_fn/routes.py, and the client's policy) → the row's handler
+    (genai_fn/handlers.py; `passthrough` checks the body as the row says, genai_fn/checks.py)
     → upstream (httpx, signed by the resource principal) → OCI Generative AI → Response
 
-Custom logic goes in genai_fn/routes.py (README "Make it yours"); an OpenAI SDK
-client on the same signed connection is `service.openai()`.
+Custom logic is a row in genai_fn/routes.py whose handler takes a `Call`
+(genai_fn/call.py: the body and model checks, the deadline budget, the OpenAI SDK
+on the same signed connection); README "Make it yours".
 
 Errors are `ApiError`s raised anywhere on that path and turned into an
 OpenAI-shaped JSON answer here, in one place; nothing escapes to fdk, whose
@@ -19,7 +22,7 @@ import time
 
 from fdk import response
 
-from genai_fn import errors, logs, routes
+from genai_fn import dispatch, errors, logs
 from genai_fn.http import REQUEST_ID_HEADER, Reply, Request
 from genai_fn.service import Service
 
@@ -36,7 +39,7 @@ def handler(ctx, data=None):
     record = logs.CallRecord()
     request = Request.from_fdk(ctx, data)
     try:
-        reply = routes.dispatch(request, service, record)
+        reply = dispatch.dispatch(request, service, record)
     except errors.ApiError as error:
         reply = Reply.error(error, request.call_id)
     except Exception:  # noqa: BLE001 - nothing may escape to fdk, whose answer would be a bare 502

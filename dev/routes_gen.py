@@ -26,10 +26,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from genai_fn import routes
+from genai_fn import handlers, routes
 from genai_fn.families import PAGES
 from genai_fn.http import MAX_JSON_VALUES
-from genai_fn.routes import Body, Plane, Repeat, Route
+from genai_fn.retry import Rule
+from genai_fn.route import Body, Plane, Route
 from genai_fn.settings import FUNCTIONS_PAYLOAD_LIMIT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,9 +119,9 @@ root, `POST <prefix>/`, and a direct invocation (`fn invoke`).
 """
 
 _RETRIED = {
-    Repeat.IDEMPOTENT: "429, 408, 5xx, timeout, drop",
-    Repeat.UNSENT_ONLY: "refused connection, 429 only",
-    Repeat.GENERATE: "429/5xx/timeout/drop/incomplete stream if nothing stored, else refused connection or 429",
+    Rule.IDEMPOTENT: "429, 408, 5xx, timeout, drop",
+    Rule.UNSENT_ONLY: "refused connection, 429 only",
+    Rule.GENERATE: "429/5xx/timeout/drop/incomplete stream if nothing stored, else refused connection or 429",
 }
 
 
@@ -130,7 +131,7 @@ def _mb(n: int) -> str:
 
 def checks(row: Route) -> str:
     """What the function checks on a row, in words."""
-    if row.handler is routes.not_offered:
+    if row.handler is handlers.not_offered:
         return f"404 `not_offered_by_oci`: {row.about}"
     if row.handler is not None:
         return f"answered by the function: {row.about}"
@@ -159,8 +160,8 @@ def checks(row: Route) -> str:
 
 
 def retried(row: Route) -> str:
-    if row.handler is routes.simple:
-        return "as `POST /v1/responses`"
+    if row.sends is not None:
+        return f"as `{row.sends.name}`"
     if row.handler is not None:
         return "no upstream call"
     return _RETRIED[row.repeat]
@@ -175,7 +176,7 @@ def api_md(rows: Sequence[Route] = routes.ROUTES) -> str:
     for row in rows:
         page = (PAGES[row.family] if row.handler is None else "") or "—"
         lines.append(f"| `{row.name}` | {row.family.value} | {checks(row)} | {retried(row)} | {page} |")
-    offered = [r for r in rows if r.handler is routes.not_offered]
+    offered = [r for r in rows if r.handler is handlers.not_offered]
     families = sorted({r.family.value for r in rows})
     lines += [
         "",

@@ -39,7 +39,14 @@ _ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/])/[^\s'\",;)]+")
 
 
 class ApiError(Exception):
-    """A failure with the status, body and headers the caller should get."""
+    """A failure with the status, body and headers the caller should get.
+
+    `region_failure`: the failure says "this region failed now" (429, 5xx, no answer within the region's
+    share of the budget, a refused or dropped connection, a stream cut short, an answer that does not
+    read), not "this request is wrong". Regional failover (genai_fn/failover.py) sends such a call to the
+    next region and counts it against the region's circuit; any other error is the request's own, and
+    another region would answer it the same.
+    """
 
     def __init__(
         self,
@@ -50,6 +57,7 @@ class ApiError(Exception):
         code: str,
         param: str | None = None,
         headers: Mapping[str, str] | None = None,
+        region_failure: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -58,6 +66,7 @@ class ApiError(Exception):
         self.code = code
         self.param = param
         self.headers = dict(headers or {})
+        self.region_failure = region_failure
 
     def body(self) -> dict[str, Any]:
         return {
@@ -74,12 +83,15 @@ def bad_request(message: str, *, param: str | None = None, code: str = "invalid_
     return ApiError(400, message, type="invalid_request_error", code=code, param=param)
 
 
-def unknown_route(path: str) -> ApiError:
+def unknown_route(path: str, api: Sequence[str], others: Sequence[str]) -> ApiError:
+    """No row for `path`; `api` and `others` say what the table serves (genai_fn/dispatch.py builds them from it):
+    the OpenAI paths under …/v1/ ("responses", "chat/completions"…) and the rest ("POST …/ (simple)"…)."""
+    served = [f"OCI Generative AI's OpenAI-compatible API under …/v1/ ({', '.join(api)})"] if api else []
+    served += others
+    said = ", ".join(served[:-1]) + " and " + served[-1] if len(served) > 1 else "".join(served) or "no path"
     return ApiError(
         404,
-        f"No route for {path!r}. This endpoint serves OCI Generative AI's OpenAI-compatible API under "
-        "…/v1/ (responses, chat/completions, conversations, files, vector_stores, containers, models), "
-        "POST …/ (simple) and GET …/health.",
+        f"No route for {path!r}. This endpoint serves {said}.",
         type="invalid_request_error",
         code="unknown_route",
     )
@@ -201,6 +213,7 @@ def deadline_exceeded(detail: str) -> ApiError:
         "Retry, ask for fewer output tokens, or raise the function's timeout.",
         type="server_error",
         code="deadline_exceeded",
+        region_failure=True,
     )
 
 
@@ -219,6 +232,7 @@ def upstream_unreachable(detail: str) -> ApiError:
         f"Could not reach OCI Generative AI: {detail}.",
         type="server_error",
         code="upstream_unreachable",
+        region_failure=True,
     )
 
 
@@ -229,6 +243,7 @@ def upstream_malformed(request_id: str, what: str = "a body that is not valid JS
         f"OCI Generative AI answered with {what}{ref}.",
         type="server_error",
         code="upstream_malformed",
+        region_failure=True,
     )
 
 
@@ -262,6 +277,7 @@ def upstream_stream_incomplete(problem: str, upstream_message: str, request_id: 
         f"OCI Generative AI's event stream was not whole: {problem}{said}{ref}. Nothing partial is passed on; retry.",
         type="server_error",
         code="upstream_stream_incomplete",
+        region_failure=True,
     )
 
 
@@ -297,7 +313,7 @@ def from_upstream(
     # A 404 that names what is missing ("conversation_not_found") on a path without an id (a Responses
     # create naming a conversation of another project, or none) is that object's absence, not IAM's refusal.
     if status == 404 and (resource or _NOT_FOUND_CODE.fullmatch(upstream_code)):
-        # `resource` is an identifier (routes.Resource): the code as it is, the message in words. On a
+        # `resource` is an identifier (route.Resource): the code as it is, the message in words. On a
         # nested path (a container's file) the service's own message says which of the two is missing,
         # and so does its code when it names one ("container_not_found"): then that is what is missing.
         if _NOT_FOUND_CODE.fullmatch(upstream_code):
@@ -339,6 +355,7 @@ def from_upstream(
             type="rate_limit_error",
             code="rate_limited",
             headers={"Retry-After": str(wait)},
+            region_failure=True,
         )
     if 400 <= status < 500:
         # The caller's request was at fault: pass the model service's own words on.
@@ -353,6 +370,7 @@ def from_upstream(
         f"OCI Generative AI failed with {status}{ref}: {upstream_message or 'no detail given'}",
         type="server_error",
         code="upstream_error",
+        region_failure=True,
     )
 
 

@@ -5,9 +5,11 @@ in a few regions only. With GENAI_FALLBACK_REGIONS set, a call that stores
 nothing (a Chat Completion; a Responses create with `store: false` and no
 `previous_response_id` or `conversation`) goes to the next region when the
 home region answers 429 or 5xx, times out, drops the connection, or its
-circuit is open. Anything stored (responses, conversations, files, vector
-stores, containers) lives in one project in one region, so such a call always
-goes to the home region. docs/failover.md says what it costs.
+circuit is open: the error says which failures are the region's own
+(`ApiError.region_failure`, set by the constructors in genai_fn/errors.py).
+Anything stored (responses, conversations, files, vector stores, containers)
+lives in one project in one region, so such a call always goes to the home
+region. docs/failover.md says what it costs.
 
 Each region has one `Upstream` (its own base URL, project and connection pool)
 and one `Breaker`. The time budget is split so that a fallback still fits: a
@@ -37,17 +39,6 @@ from .logs import CallRecord
 from .settings import Settings
 from .upstream import MIN_ATTEMPT_S, Answer, Outbound, Upstream
 
-#: The error codes that say "this region failed now", not "this request is wrong" (genai_fn/errors.py).
-REGION_FAILURES = frozenset(
-    {
-        "rate_limited",  # 429
-        "upstream_error",  # 5xx
-        "deadline_exceeded",  # no answer within the region's share of the budget
-        "upstream_unreachable",  # connection refused or dropped
-        "upstream_stream_incomplete",
-        "upstream_malformed",
-    }
-)
 #: Keys in a request body that point at something stored in the home region's project: such a call
 #: stays home even when it stores nothing itself (the other region's project cannot see them).
 _STORED_REFERENCES = frozenset({"file_id", "vector_store_ids", "container", "previous_response_id", "conversation"})
@@ -211,7 +202,7 @@ class Failover:
             try:
                 return self._try(region, out, share, record)
             except errors.ApiError as exc:
-                if exc.code not in REGION_FAILURES:
+                if not exc.region_failure:  # the request's own fault: another region would say the same
                     raise
                 last = exc
         if last is None:
@@ -229,7 +220,7 @@ class Failover:
         try:
             answer = region.upstream.send(out, budget, record)
         except errors.ApiError as exc:
-            after = region.breaker.failure() if exc.code in REGION_FAILURES else region.breaker.success()
+            after = region.breaker.failure() if exc.region_failure else region.breaker.success()
             _log_change(region.name, before, after)
             raise
         _log_change(region.name, before, region.breaker.success())

@@ -42,12 +42,15 @@ UNPROCESSED_STATUSES = frozenset({429})
 
 
 class Rule(enum.Enum):
-    """What a route's request may be repeated after."""
+    """What a route's request may be repeated after: a row's `repeat` (genai_fn/route.py) and what is sent."""
 
-    #: Reads and deletes: any transient failure.
+    #: Reads, deletes, updates: any transient failure.
     IDEMPOTENT = "idempotent"
     #: Creates: only failures that show the service never acted on the request.
     UNSENT_ONLY = "unsent_only"
+    #: A model answer: IDEMPOTENT when it stores nothing, else UNSENT_ONLY. A row's rule only: each
+    #: request resolves it to one of the two (`Route.rule_for`) before anything is sent.
+    GENERATE = "generate"
 
 
 class Failure(enum.Enum):
@@ -71,6 +74,8 @@ class Failure(enum.Enum):
 
 def may_retry(rule: Rule, failure: Failure, status: int | None = None) -> bool:
     """Whether an attempt that failed this way may be repeated under `rule`."""
+    if rule is Rule.GENERATE:
+        raise ValueError("GENERATE is a row's rule: resolve it for the request first (Route.rule_for)")
     if failure is Failure.CONNECT:
         return True
     if failure in (Failure.TOO_LARGE, Failure.MALFORMED):

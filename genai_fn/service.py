@@ -55,11 +55,20 @@ class Service:
     def log_prompts(self) -> bool:
         return bool(self.settings and self.settings.log_prompts)
 
-    def require(self) -> tuple[Settings, Upstream]:
-        """Settings and client for a call, or the 502 that names the bad setting."""
-        if self.settings is None or self._upstream is None:
+    def settings_or_raise(self) -> Settings:
+        """The settings for a call, or the 502 that names the bad setting."""
+        if self.settings is None:
             raise errors.misconfigured(str(self.problem))
-        return self.settings, self._upstream
+        return self.settings
+
+    def upstream(self) -> Upstream:
+        """The home region's signed client, or the 502 that names the bad setting.
+
+        Calls go through `send` (which fails over) and `openai`; this is for what measures or tests the client.
+        """
+        if self._upstream is None:
+            raise errors.misconfigured(str(self.problem))
+        return self._upstream
 
     @property
     def fails_over(self) -> bool:
@@ -68,15 +77,13 @@ class Service:
 
     def send(self, out: Outbound, budget: Budget, record: CallRecord, *, portable: bool = False) -> Answer:
         """Send `out` upstream; `portable` (it stores nothing) lets it fail over to another region."""
-        _, upstream = self.require()
         if self._failover is None:
-            return upstream.send(out, budget, record)
+            return self.upstream().send(out, budget, record)
         return self._failover.send(out, budget, record, portable=portable)
 
     def openai(self) -> openai.OpenAI:
         """The OpenAI SDK client, signed by the function's identity, built on first use (custom logic)."""
-        _, upstream = self.require()
-        return upstream.openai()
+        return self.upstream().openai()
 
     def warm_up(self) -> None:
         """Build the client and sign one offline request now, not on the first call.

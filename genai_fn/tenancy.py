@@ -48,7 +48,7 @@ from .deadline import Budget
 from .upstream import Outbound
 
 if TYPE_CHECKING:
-    from .routes import Call
+    from .call import Call
 
 #: The metadata key holding the client that created a vector store.
 OWNER_KEY = "genai_client"
@@ -123,15 +123,14 @@ def _stamped(client: str, payload: dict[str, Any]) -> bytes:
 
 def _check_owner(call: Call, store: str, budget: Budget) -> None:
     """Read `store` from the control plane in the client's scope; the 404 of a missing one unless it is the client's."""
-    project, compartment = scope(call.policy)
     out = Outbound(
         "GET",
         f"/vector_stores/{store}",
         retry_rule=retry.Rule.IDEMPOTENT,
         resource="vector_store",
         control_plane=True,
-        project=project,
-        compartment=compartment,
+        project=call.project,
+        compartment=call.compartment,
     )
     try:
         answer = call.service.send(out, budget, call.record)
@@ -153,12 +152,11 @@ def _missing(call: Call) -> errors.ApiError:
 
     Built from the check's request id only, for a missing store and another client's alike.
     """
-    settings, _ = call.service.require()
     return errors.from_upstream(
         404,
         {"opc-request-id": call.record.opc_request_id},
         b"",
-        region=settings.region,
+        region=call.settings.region,
         retry_after_s=None,
         resource="vector_store",
     )

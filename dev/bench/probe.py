@@ -41,7 +41,7 @@ if kind == "project":
     from genai_fn.logs import CallRecord
     from genai_fn.upstream import Outbound
 
-    _, upstream = func.service.require()
+    upstream = func.service.upstream()
     upstream.http()
     t_build = time.perf_counter()
     # The request the route table sends for POST /v1/responses: the body passed through as it came.

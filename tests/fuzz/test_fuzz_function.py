@@ -549,7 +549,7 @@ ROUTE_METHODS = {"simple": {"POST"}, "responses": {"POST"}, "health": {"GET"}}
 
 
 def expected_route(url: str) -> str:
-    """The route for a URL, as genai_fn/routes.py documents it: `<prefix>/v1/<OpenAI path>` (one trailing
+    """The route for a URL, as genai_fn/dispatch.py documents it: `<prefix>/v1/<OpenAI path>` (one trailing
     `/` dropped), the simple route for a path ending in `/` outside `/v1/` or in `/v1/`, health for `…/health` outside
     `/v1/` and `…/v1/health`; "other" for the rest of the table (ids, sub-resources), whose answers
     `check_answer` still checks."""

@@ -17,7 +17,7 @@ import pytest
 
 from dev.local.connector import UsageMetrics
 from dev.local.stack import Stack
-from genai_fn.routes import REFUSED_MODEL
+from genai_fn.checks import REFUSED_MODEL
 
 pytestmark = pytest.mark.integration
 

@@ -119,4 +119,4 @@ def test_the_lazily_built_sdk_client_signs_and_works(
     assert (last.method, last.path.rsplit("/", 1)[-1], last.status) == ("POST", "responses", 200)
     assert last.jti, "the request was not signed by the resource principal"
     # On the function's own signed connection, not a client of the SDK's making.
-    assert client._client is fn.service.require()[1].http()
+    assert client._client is fn.service.upstream().http()

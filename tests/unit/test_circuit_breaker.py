@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from genai_fn import errors
 from genai_fn.failover import Breaker, State, references_stored
 from genai_fn.settings import FallbackRegion, Settings, SettingsError
 
@@ -156,3 +157,32 @@ def test_a_bad_failover_setting_is_named(env, name, words):
     with pytest.raises(SettingsError) as caught:
         Settings.from_environ({**BASE, **env})
     assert words in caught.value.problems[name]
+
+
+def _upstream(status: int) -> errors.ApiError:
+    return errors.from_upstream(status, {}, b"", region="us-chicago-1", retry_after_s=None)
+
+
+@pytest.mark.parametrize(
+    ("error", "region_failure"),
+    [
+        (_upstream(429), True),
+        (_upstream(500), True),
+        (_upstream(503), True),
+        (errors.deadline_exceeded("1 attempt(s) made"), True),
+        (errors.upstream_unreachable("ConnectError"), True),
+        (errors.upstream_stream_incomplete("no final event", "", ""), True),
+        (errors.upstream_malformed(""), True),
+        # The request's own fault, or the function's: another region would answer the same.
+        (_upstream(400), False),
+        (_upstream(404), False),
+        (_upstream(401), False),  # IAM: a configuration to fix, not a region down
+        (errors.upstream_answer_too_large(6 * 1024 * 1024, ""), False),
+        (errors.bad_request("no"), False),
+        (errors.model_not_found("m"), False),
+        (errors.credentials_unavailable("no key"), False),
+        (errors.token_limit_exceeded("spent", {}), False),
+    ],
+)
+def test_a_region_failure_is_a_property_of_the_error(error: errors.ApiError, region_failure: bool) -> None:
+    assert error.region_failure is region_failure, error.code

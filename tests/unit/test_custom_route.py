@@ -1,4 +1,5 @@
-"""examples/custom_route/summarise.py keeps to the call's deadline and makes one attempt (in-process, on the emulator).
+"""examples/custom_route/summarise.py keeps to the call's deadline and makes one attempt (in-process, on the emulator),
+using only the `Call` API (genai_fn/call.py).
 
 (tests/integration/test_recipes.py adds it to a copy of the project and calls it through the local gateway.)
 """
@@ -13,15 +14,16 @@ import pytest
 
 from dev.local.runner import load_source
 from genai_fn import clients, errors
+from genai_fn.call import Call
 from genai_fn.families import Family
 from genai_fn.http import Request
 from genai_fn.logs import CallRecord
-from genai_fn.routes import Body, Call, Route
+from genai_fn.route import Body, Route
 from genai_fn.service import Service
 from tests.conftest import ROOT
 
 summarise: Any = load_source(ROOT / "examples" / "custom_route" / "summarise.py", "summarise")
-ROW = Route("POST", "/v1/summarise", Family.SIMPLE, summarise.handle, body=Body.JSON, about="a summary")
+ROW = Route("POST", "/v1/summarise", Family.CUSTOM, summarise.handle, body=Body.JSON, about="a summary")
 
 
 def call(
@@ -31,7 +33,7 @@ def call(
     content_type: str = "application/json",
     policy: clients.Policy | None = None,
 ) -> Any:
-    """The handler called as `routes.dispatch` calls it, with the `Call` for a client it has resolved."""
+    """The handler called as `dispatch.dispatch` calls it, with the `Call` for a client it has resolved."""
     deadline = (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat()
     request = Request("call-1", "POST", "/v1/summarise", {}, {"content-type": content_type}, body, deadline)
     record = CallRecord(client="acme.bob" if policy else "")
@@ -98,8 +100,23 @@ def test_a_client_whose_policy_leaves_out_the_default_model_is_refused(service: 
     before = len(emulator.calls)
     with pytest.raises(errors.ApiError) as caught:
         call(service, b'{"text": "x"}', policy=clients.Policy(models=frozenset({"openai.gpt-oss-20b"})))
-    assert caught.value.status == 403 and caught.value.code == "model_not_allowed_for_client"
-    assert "openai.gpt-oss-120b" in caught.value.message and len(emulator.calls) == before
+    # As every route refuses a model the client may not use: OpenAI's 404, naming what it may use instead.
+    assert caught.value.status == 404 and caught.value.code == "model_not_found"
+    assert "`openai.gpt-oss-120b`" in caught.value.message and len(emulator.calls) == before
+    assert caught.value.message.endswith("this client may use: openai.gpt-oss-20b.")
     # A policy that allows the default model (or leaves models to the global settings) gets the summary.
     for allowed in (clients.Policy(models=frozenset({"openai.gpt-oss-120b"})), clients.Policy()):
         assert call(service, b'{"text": "x"}', policy=allowed).status == 200
+
+
+def test_an_isolated_client_is_answered_in_its_own_project(service: Service, emulator) -> None:
+    project = "ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaacustomroute"
+    emulator.add_project(project)
+    policy = clients.Policy(project=project, compartment="ocid1.compartment.oc1..customroute")
+    before = len(emulator.calls)
+    assert call(service, b'{"text": "mine"}', policy=policy).status == 200
+    (sent,) = emulator.calls[before:]
+    assert sent.project == project and sent.jti, "call.openai() sends the client's project, signed"
+    # A client without a project of its own is answered in the deployment's.
+    assert call(service, b'{"text": "shared"}').status == 200
+    assert emulator.calls[-1].project == emulator.project

@@ -350,7 +350,7 @@ def test_unexpected_exception_is_a_json_502_with_the_call_id(monkeypatch, functi
         raise RuntimeError("secret internal detail")
 
     # A route with a bug: something that is not an ApiError escapes it.
-    monkeypatch.setattr(fn.routes, "passthrough", broken_route)
+    monkeypatch.setattr(fn.dispatch, "passthrough", broken_route)
     status, headers, body = post(fn, "/v1/responses", {"input": "x"})
     assert b"secret internal detail" not in body
     error = error_of(body)

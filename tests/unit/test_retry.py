@@ -84,3 +84,9 @@ def test_backoff_doubles_to_a_cap_with_jitter_below_it(attempts, base):
     assert backoff(attempts, jitter=lambda low, high: high) == base
     assert backoff(attempts, jitter=lambda low, high: low) == base * 0.75
     assert base * 0.75 <= backoff(attempts) <= base
+
+
+def test_a_rows_generate_rule_is_resolved_before_anything_is_sent():
+    # GENERATE is what a table row says; what is sent carries IDEMPOTENT or UNSENT_ONLY (Route.rule_for).
+    with pytest.raises(ValueError, match="rule_for"):
+        may_retry(Rule.GENERATE, Failure.TIMEOUT)
