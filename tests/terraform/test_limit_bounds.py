@@ -197,6 +197,14 @@ def test_the_form_offers_the_functions_values(setting):
 
 
 @pytest.mark.parametrize("setting", sorted(TERRAFORM_SETTINGS))
+def test_each_variable_names_the_setting_it_sets(setting):
+    variable = _variable(setting)
+    assert setting in VARIABLES[variable]["description"], (
+        f"terraform/variables.tf: {variable}'s description does not name {setting}, the setting it is"
+    )
+
+
+@pytest.mark.parametrize("setting", sorted(TERRAFORM_SETTINGS))
 def test_terraform_sets_each_setting_from_its_variable(setting):
     variable = _variable(setting)
     text = "\n".join(p.read_text() for p in sorted(TF.glob("*.tf")))
@@ -333,6 +341,13 @@ def test_client_names_take_the_functions_length(variable):
         f"terraform/variables.tf: {variable} takes names of {found} characters, "
         f"genai_fn/bounds.py MAX_CLIENT_NAME_CHARS is {bounds.MAX_CLIENT_NAME_CHARS}"
     )
+    if variable == "jwt_clients":
+        (message,) = [v["error_message"] for v in _validations(variable) if "length(name)" in v["condition"]]
+        stated = _numbers(message)
+        assert stated == {1, bounds.MAX_CLIENT_NAME_CHARS}, (
+            f"terraform/variables.tf: jwt_clients's error_message states {sorted(stated)}, "
+            f"genai_fn/bounds.py MAX_CLIENT_NAME_CHARS is {bounds.MAX_CLIENT_NAME_CHARS}"
+        )
 
 
 @pytest.mark.parametrize("variable", ["api_clients_json", "jwt_clients_json"])
