@@ -81,6 +81,22 @@ def _text(value: float) -> str:
     return str(int(value)) if value == int(value) else str(value)
 
 
+def test_the_definitions_import_nothing_of_the_function():
+    # So that settings, clients, dev/ and the tests can all import them without a circle.
+    for module in ("bounds", "families"):
+        tree = ast.parse((ROOT / "genai_fn" / f"{module}.py").read_text())
+        imported = [
+            node.module or "." if isinstance(node, ast.ImportFrom) else alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+        ]
+        relative = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level]
+        assert not relative and not [m for m in imported if m.startswith("genai_fn")], (
+            f"genai_fn/{module}.py: {imported}"
+        )
+
+
 def test_every_setting_with_a_definition_is_seen_here():
     assert set(READ) == set(bounds.SETTINGS)
 
