@@ -50,29 +50,19 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from .limits import bounds
+from . import bounds
+from .families import Family
 
 #: Set by the gateway on every authenticated route; a client's own value is overwritten.
 CLIENT_HEADER = "X-GenAI-Client"
 SETTING = "GENAI_CLIENT_POLICIES"
-_FIELDS = frozenset(
-    {
-        "models",
-        "max_output_tokens",
-        "families",
-        "tokens_per_minute",
-        "token_quota",
-        "token_quota_period",
-        "project",
-        "compartment",
-    }
-)
+_FIELDS = frozenset(bounds.POLICY_FIELDS)
 PROJECT_OCID = re.compile(r"^ocid1\.generativeaiproject\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+$")
 COMPARTMENT_OCID = re.compile(r"^ocid1\.(compartment|tenancy)\.[a-z0-9-]+\.[a-z0-9-]*\.[a-z0-9]+$")
 #: The family whose objects live in a compartment rather than in a project (genai_fn/tenancy.py).
-COMPARTMENT_FAMILY = "vector_stores"
+COMPARTMENT_FAMILY = Family.VECTOR_STORES.value
 #: The name of a client the header may carry (keys.py's names, a stack id prefix, or a JWT claim).
-MAX_NAME_CHARS = 256
+MAX_NAME_CHARS = bounds.MAX_CLIENT_NAME_CHARS
 
 
 @dataclass(frozen=True)

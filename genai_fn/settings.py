@@ -18,11 +18,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from . import clients
+from . import bounds, clients
+from .bounds import (
+    AUTH_MODES,
+    DEFAULT_BREAKER_COOLDOWN_S,
+    DEFAULT_BREAKER_FAILURES,
+    DEFAULT_FAILOVER_SHARE,
+    DEFAULT_MODEL,
+    LOG_LEVELS,
+)
+from .bounds import FUNCTIONS_PAYLOAD_LIMIT as FUNCTIONS_PAYLOAD_LIMIT  # upstream.py and dev/ import it from here
 from .families import Family
-from .limits import bounds
 
-AUTH_MODES = ("auto", "resource_principal", "session", "user_principal", "instance_principal", "api_key")
 #: A Generative AI API key (OCI_AUTH=api_key, local development only), as a value or as a file holding it.
 API_KEY_SETTINGS = ("OCI_GENAI_API_KEY", "OCI_GENAI_API_KEY_FILE")
 #: Set in every OCI Functions container (Oracle's "Environment Variables Populated by OCI Functions",
@@ -31,29 +38,14 @@ API_KEY_SETTINGS = ("OCI_GENAI_API_KEY", "OCI_GENAI_API_KEY_FILE")
 DEPLOYED_MARKERS = ("OCI_RESOURCE_PRINCIPAL_VERSION", "FN_APP_ID", "FN_FN_ID")
 #: What a key must look like to travel in a header: printable ASCII without spaces.
 _API_KEY = re.compile(r"^[\x21-\x7e]{8,4096}$")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-DEFAULT_MODEL = "openai.gpt-oss-120b"
 DEFAULT_REALM_DOMAIN = "oraclecloud.com"
-#: A cap, not a default: high enough for reasoning models, which spend much of it thinking.
-DEFAULT_MAX_OUTPUT_TOKENS = 32768
-
-# OCI Functions accepts request bodies up to 6 MB; a larger limit could never be reached.
-FUNCTIONS_PAYLOAD_LIMIT = 6 * 1024 * 1024
-# The platform's own ceiling on a function's timeout.
-FUNCTIONS_MAX_TIMEOUT_S = 300
 
 _PROJECT_OCID = clients.PROJECT_OCID
 _COMPARTMENT_OCID = clients.COMPARTMENT_OCID
 _REGION = re.compile(r"^[a-z]{2,}-[a-z]+-[0-9]+$")
-_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$")
+_MODEL = re.compile(bounds.MODEL_NAME)
 _DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 _TRUE = ("1", "true", "yes", "on")
-#: Circuit breaker defaults (docs/failover.md): open after this many consecutive failures of a region ...
-DEFAULT_BREAKER_FAILURES = 3
-#: ... and let one trial call through after this many seconds open.
-DEFAULT_BREAKER_COOLDOWN_S = 30.0
-#: With a region left to fail over to, the share of the remaining budget a region's attempts may use.
-DEFAULT_FAILOVER_SHARE = 0.5
 _FALSE = ("0", "false", "no", "off", "")
 
 T = TypeVar("T")
@@ -190,8 +182,12 @@ class Settings:
             reader.fail("GENAI_DEFAULT_MODEL", f"is not a valid model name: {default_model!r}")
         allowed_models = _allowed_models(reader, default_model)
         aliases = _model_aliases(reader, allowed_models)
-        max_output_tokens = reader.number("GENAI_MAX_OUTPUT_TOKENS", int, DEFAULT_MAX_OUTPUT_TOKENS, 1, 1_000_000)
-        default_output_tokens = reader.number("GENAI_DEFAULT_OUTPUT_TOKENS", int, 0, 0, 1_000_000)
+        max_output_tokens = reader.number(
+            "GENAI_MAX_OUTPUT_TOKENS", int, bounds.DEFAULT_MAX_OUTPUT_TOKENS, *bounds.MAX_OUTPUT_TOKENS
+        )
+        default_output_tokens = reader.number(
+            "GENAI_DEFAULT_OUTPUT_TOKENS", int, bounds.INJECT_NO_OUTPUT_TOKENS, *bounds.DEFAULT_OUTPUT_TOKENS
+        )
         if default_output_tokens > max_output_tokens:
             reader.fail(
                 "GENAI_DEFAULT_OUTPUT_TOKENS",
@@ -209,24 +205,29 @@ class Settings:
             model_aliases=aliases,
             max_output_tokens=max_output_tokens,
             default_output_tokens=default_output_tokens,
-            max_body_bytes=reader.number(
-                "GENAI_MAX_BODY_BYTES", int, FUNCTIONS_PAYLOAD_LIMIT, 1024, FUNCTIONS_PAYLOAD_LIMIT
+            max_body_bytes=reader.number("GENAI_MAX_BODY_BYTES", int, FUNCTIONS_PAYLOAD_LIMIT, *bounds.MAX_BODY_BYTES),
+            max_retries=reader.number("GENAI_MAX_RETRIES", int, bounds.DEFAULT_MAX_RETRIES, *bounds.MAX_RETRIES),
+            attempt_timeout_s=reader.number(
+                "GENAI_TIMEOUT_SECONDS", float, bounds.DEFAULT_ATTEMPT_TIMEOUT_S, *bounds.ATTEMPT_TIMEOUT_S
             ),
-            max_retries=reader.number("GENAI_MAX_RETRIES", int, 2, 0, 10),
-            attempt_timeout_s=reader.number("GENAI_TIMEOUT_SECONDS", float, 120.0, 1.0, FUNCTIONS_MAX_TIMEOUT_S),
-            deadline_margin_s=reader.number("GENAI_DEADLINE_MARGIN_MS", int, 1000, 0, 30_000) / 1000,
-            log_level=reader.choice("GENAI_LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
+            deadline_margin_s=reader.number(
+                "GENAI_DEADLINE_MARGIN_MS", int, bounds.DEFAULT_DEADLINE_MARGIN_MS, *bounds.DEADLINE_MARGIN_MS
+            )
+            / 1000,
+            log_level=reader.choice("GENAI_LOG_LEVEL", LOG_LEVELS, bounds.DEFAULT_LOG_LEVEL, upper=True),
             log_prompts=reader.flag("GENAI_LOG_PROMPTS", default=False),
             eager_start=reader.flag("GENAI_EAGER_START", default=False),
-            auth_mode=reader.choice("OCI_AUTH", AUTH_MODES, "auto"),
+            auth_mode=reader.choice("OCI_AUTH", AUTH_MODES, bounds.DEFAULT_AUTH_MODE),
             oci_config_file=reader.text("OCI_CONFIG_FILE") or "~/.oci/config",
             oci_profile=reader.text("OCI_CONFIG_PROFILE") or "DEFAULT",
             fallback_regions=_fallback_regions(reader, region, domain),
-            breaker_failures=reader.number("GENAI_BREAKER_FAILURES", int, DEFAULT_BREAKER_FAILURES, 1, 1000),
-            breaker_cooldown_s=reader.number(
-                "GENAI_BREAKER_COOLDOWN_SECONDS", float, DEFAULT_BREAKER_COOLDOWN_S, 1.0, 3600.0
+            breaker_failures=reader.number(
+                "GENAI_BREAKER_FAILURES", int, DEFAULT_BREAKER_FAILURES, *bounds.BREAKER_FAILURES
             ),
-            failover_share=reader.number("GENAI_FAILOVER_SHARE", float, DEFAULT_FAILOVER_SHARE, 0.1, 0.9),
+            breaker_cooldown_s=reader.number(
+                "GENAI_BREAKER_COOLDOWN_SECONDS", float, DEFAULT_BREAKER_COOLDOWN_S, *bounds.BREAKER_COOLDOWN_S
+            ),
+            failover_share=reader.number("GENAI_FAILOVER_SHARE", float, DEFAULT_FAILOVER_SHARE, *bounds.FAILOVER_SHARE),
         )
         settings = _with_client_policies(reader, settings)
         settings = dataclasses.replace(settings, limits=_limits(reader, settings, domain))

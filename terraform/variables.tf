@@ -219,6 +219,9 @@ variable "genai_conversations_retention_hours" {
 
 # ---------------------------------------------------------------------------
 # Function application and its configuration (the function's GENAI_* settings)
+# Their bounds, defaults, model-name pattern and families are genai_fn/bounds.py's and
+# genai_fn/families.py's, repeated here as literals (a validation cannot read Python):
+# tests/terraform/test_limit_bounds.py compares every value and error message with them.
 # ---------------------------------------------------------------------------
 
 variable "application_shape" {
@@ -276,8 +279,8 @@ variable "genai_fallback_models" {
   type        = list(string)
   default     = []
   validation {
-    condition     = alltrue([for m in var.genai_fallback_models : can(regex("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$", m))])
-    error_message = "genai_fallback_models must be model names such as openai.gpt-oss-120b."
+    condition     = alltrue([for m in var.genai_fallback_models : can(regex("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$", m))])
+    error_message = "genai_fallback_models must be model names such as openai.gpt-oss-120b (letters, digits, . _ : / -; at most 200 characters)."
   }
 }
 
@@ -286,8 +289,8 @@ variable "genai_default_model" {
   type        = string
   default     = "openai.gpt-oss-120b"
   validation {
-    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$", var.genai_default_model))
-    error_message = "genai_default_model must be a model name such as openai.gpt-oss-120b."
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$", var.genai_default_model))
+    error_message = "genai_default_model must be a model name such as openai.gpt-oss-120b (letters, digits, . _ : / -; at most 200 characters)."
   }
 }
 
@@ -296,8 +299,8 @@ variable "genai_allowed_models" {
   type        = list(string)
   default     = ["openai.gpt-oss-120b"]
   validation {
-    condition     = length(var.genai_allowed_models) > 0 && alltrue([for m in var.genai_allowed_models : can(regex("^(\\*|[A-Za-z0-9][A-Za-z0-9._:/-]{0,127})$", m))])
-    error_message = "genai_allowed_models must be a non-empty list of model names, or [\"*\"]."
+    condition     = length(var.genai_allowed_models) > 0 && alltrue([for m in var.genai_allowed_models : can(regex("^(\\*|[A-Za-z0-9][A-Za-z0-9._:/-]{0,199})$", m))])
+    error_message = "genai_allowed_models must be a non-empty list of model names (letters, digits, . _ : / -; at most 200 characters), or [\"*\"]."
   }
 }
 
@@ -329,7 +332,7 @@ variable "genai_model_aliases" {
   default     = {}
   validation {
     condition     = alltrue([for k, v in var.genai_model_aliases : can(regex("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$", k)) && can(regex("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$", v))])
-    error_message = "genai_model_aliases keys and values must be model names (letters, digits, . _ : / -)."
+    error_message = "genai_model_aliases keys and values must be model names (letters, digits, . _ : / -; at most 200 characters)."
   }
 }
 
@@ -339,7 +342,7 @@ variable "genai_max_body_bytes" {
   default     = 6291456
   validation {
     condition     = var.genai_max_body_bytes >= 1024 && var.genai_max_body_bytes <= 6291456 && floor(var.genai_max_body_bytes) == var.genai_max_body_bytes
-    error_message = "genai_max_body_bytes must be a whole number between 1024 and 6291456 (6 MiB, the Functions payload limit)."
+    error_message = "genai_max_body_bytes must be a whole number between 1024 and 6291456 (the Functions payload limit)."
   }
 }
 
@@ -432,7 +435,7 @@ variable "api_clients" {
     compartment_ocid = optional(string)
   }))
   default = {}
-  # --- Token limits: the bounds of genai_fn's limits module (tests/terraform/test_limit_bounds.py compares the values).
+  # --- Token limits: the bounds of genai_fn/bounds.py (tests/terraform/test_limit_bounds.py compares the values).
   validation {
     condition     = alltrue([for c in values(var.api_clients) : (c.tokens_per_minute == null ? true : (c.tokens_per_minute >= 1 && c.tokens_per_minute <= 10000000 && floor(c.tokens_per_minute) == c.tokens_per_minute)) && (c.token_quota == null ? c.token_quota_period == null : (c.token_quota >= 1 && c.token_quota <= 1000000000000 && floor(c.token_quota) == c.token_quota && contains(["hour", "day", "week", "month"], coalesce(c.token_quota_period, "none"))))])
     error_message = "api_clients: tokens_per_minute a whole number from 1 to 10000000; token_quota a whole number from 1 to 1000000000000, with token_quota_period hour, day, week or month (and no token_quota_period without token_quota)."
@@ -530,7 +533,7 @@ variable "jwt_clients" {
     compartment_ocid = optional(string)
   }))
   default = {}
-  # --- Token limits: the bounds of genai_fn's limits module (tests/terraform/test_limit_bounds.py compares the values).
+  # --- Token limits: the bounds of genai_fn/bounds.py (tests/terraform/test_limit_bounds.py compares the values).
   validation {
     condition     = alltrue([for c in values(var.jwt_clients) : (c.tokens_per_minute == null ? true : (c.tokens_per_minute >= 1 && c.tokens_per_minute <= 10000000 && floor(c.tokens_per_minute) == c.tokens_per_minute)) && (c.token_quota == null ? c.token_quota_period == null : (c.token_quota >= 1 && c.token_quota <= 1000000000000 && floor(c.token_quota) == c.token_quota && contains(["hour", "day", "week", "month"], coalesce(c.token_quota_period, "none"))))])
     error_message = "jwt_clients: tokens_per_minute a whole number from 1 to 10000000; token_quota a whole number from 1 to 1000000000000, with token_quota_period hour, day, week or month (and no token_quota_period without token_quota)."
@@ -547,7 +550,7 @@ variable "jwt_clients" {
   }
   validation {
     condition     = alltrue([for name, c in var.jwt_clients : length(name) >= 1 && length(name) <= 256 && alltrue([for f in(c.families == null ? [] : c.families) : contains(["simple", "health", "models", "responses", "chat", "conversations", "files", "vector_stores", "containers", "embeddings", "completions", "uploads", "custom"], f)])])
-    error_message = "jwt_clients: names of 1-256 characters; families among responses, chat, conversations, files, vector_stores, containers, models, simple, embeddings, completions, uploads, health."
+    error_message = "jwt_clients: names of 1-256 characters; families among responses, chat, conversations, files, vector_stores, containers, models, simple, embeddings, completions, uploads, health, custom."
   }
 }
 
@@ -761,7 +764,7 @@ variable "usage_metrics_namespace" {
 
 # ---------------------------------------------------------------------------
 # Token limits and their store (cache.tf; docs/usage-and-alarms.md, "Token limits")
-# The bounds are genai_fn's limits module's (tests/terraform/test_limit_bounds.py).
+# The bounds are genai_fn/bounds.py's (tests/terraform/test_limit_bounds.py compares the values).
 # ---------------------------------------------------------------------------
 
 variable "default_tokens_per_minute" {

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from authorizer import keys
+from genai_fn import bounds
 
 from .credentials import COMPARTMENT, PROJECT, REGION
 
@@ -38,16 +39,9 @@ CLIENTS_FILE = ROOT / "terraform" / "clients.auto.tfvars.json"
 #: The policy fields of an api_clients entry (terraform/variables.tf); any other field (key_hashes,
 #: limits, tokens_per_hour: a budget watched by an alarm, terraform/alarms.tf) is not policy and is ignored.
 #: The token limits (tokens_per_minute, token_quota, token_quota_period) are enforced by the function.
-POLICY_FIELDS = (
-    "families",
-    "max_output_tokens",
-    "models",
-    "token_quota",
-    "token_quota_period",
-    "tokens_per_minute",
-)
+POLICY_FIELDS = tuple(sorted(f for f in bounds.POLICY_FIELDS if f not in bounds.POLICY_FIELDS_IN_TERRAFORM))
 #: An entry's own project and compartment, as api_clients takes them (terraform/variables.tf), by policy field.
-SCOPE_FIELDS = {"project": "project_ocid", "compartment": "compartment_ocid"}
+SCOPE_FIELDS = dict(bounds.POLICY_FIELDS_IN_TERRAFORM)
 #: From this many clients on, each has its own project and compartment (genai_fn/clients.py, terraform/clients.tf).
 ISOLATED_FROM = 2
 

@@ -60,6 +60,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from genai_fn.bounds import FUNCTIONS_PAYLOAD_LIMIT
 from genai_fn.clients import CLIENT_HEADER
 
 from .runner import FnRunner, PlatformResponse
@@ -68,7 +69,8 @@ from .server import BackgroundServer
 ROOT = Path(__file__).resolve().parent.parent.parent
 #: The deployment's routes relative to its path prefix, generated from genai_fn/routes.py by `make routes`.
 ROUTES_FILE = ROOT / "terraform" / "routes.json"
-DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
+#: What OCI Functions accepts, so that the local gateway refuses what the platform would.
+DEFAULT_MAX_BODY_BYTES = FUNCTIONS_PAYLOAD_LIMIT
 #: What the deployment's own policies answer (the 401, CORS): terraform/clients.tf reads the same file.
 GATEWAY_POLICIES = json.loads((ROOT / "terraform" / "gateway.json").read_text())
 

@@ -4,10 +4,11 @@ A function container keeps nothing across containers, so the counters live in
 a shared store: OCI Cache (managed Valkey/Redis) in the cloud, a real Valkey
 beside `make run`. One job per module:
 
-  bounds.py    the numbers a limit may take (settings.py, clients.py, Terraform's validations)
   windows.py   fixed windows aligned to the calendar (UTC), their keys, OpenAI's reset format
   identity.py  the cache user's short-lived password: CreateIdentityToken, signed by the resource principal
   store.py     the connection and the two Lua scripts (reserve, settle)
+
+The numbers a limit may take are genai_fn/bounds.py's, with every other bound of the configuration.
 
 A generating call of a limited client (`Spend`): before the model is called,
 its possible spend (the output cap plus an estimate of its input) is reserved

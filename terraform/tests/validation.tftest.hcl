@@ -242,6 +242,38 @@ run "rejects_genai_max_retries" {
   expect_failures = [var.genai_max_retries]
 }
 
+# The function's own limits (genai_fn/bounds.py): the largest values pass, one beyond is refused.
+run "accepts_the_functions_largest_values" {
+  command = plan
+  variables {
+    genai_default_model         = "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm"
+    genai_allowed_models        = ["mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm"]
+    genai_max_output_tokens     = 131072
+    genai_default_output_tokens = 131072
+    genai_max_retries           = 5
+  }
+  assert {
+    condition     = oci_functions_application.this.config["GENAI_MAX_OUTPUT_TOKENS"] == "131072" && oci_functions_application.this.config["GENAI_MAX_RETRIES"] == "5"
+    error_message = "the largest output cap and retries the function takes must reach its configuration"
+  }
+}
+
+run "rejects_genai_max_output_tokens_above_the_functions" {
+  command = plan
+  variables {
+    genai_max_output_tokens = 131073
+  }
+  expect_failures = [var.genai_max_output_tokens]
+}
+
+run "rejects_model_names_longer_than_the_functions" {
+  command = plan
+  variables {
+    genai_fallback_models = ["mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm"]
+  }
+  expect_failures = [var.genai_fallback_models]
+}
+
 run "rejects_genai_log_level" {
   command = plan
   variables {

@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 import pytest
 
 from dev.local import clients as local_clients
-from genai_fn.limits import bounds, identity, windows
+from genai_fn import bounds
+from genai_fn.limits import identity, windows
 from genai_fn.settings import Settings, SettingsError
 
 BASE = {
