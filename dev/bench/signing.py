@@ -8,7 +8,7 @@ one process against the local emulator (no fdk, no socket to the function):
   sign direct    the proxy floor's whole signing: date, body digest, signing string, signature;
   sign sdk       oci-genai-auth's `OciResourcePrincipalAuth` signing an httpx request
                  (it copies it into a `requests` request, prepares it, and oci's signer signs it);
-  sign narrow    genai_fn/auth.py's `ResourcePrincipalAuth`: the same library, signer and
+  sign narrow    what `genai_fn.auth.build_auth` gives a resource principal: the same library, signer and
                  refresh, with the signature made from the key the signer already holds;
   build httpx    `httpx.Client.build_request` of the function's request, unsigned;
   send http.client / send httpx

@@ -185,6 +185,7 @@ def test_resource_principal_signature_is_accepted_and_a_wrong_key_is_not(
         assert answer.status_code != 401, answer.text
         assert emulator.calls[-1].jti
 
+        assert isinstance(auth, oci_genai_auth.OciResourcePrincipalAuth)
         auth.signer.private_key = new_rsa_key()  # what the signer holds is what signs
         answer = client.send(
             _sign(auth, method, emulator.base_url + path, content, email.utils.formatdate(usegmt=True))
