@@ -17,7 +17,8 @@ For each function it measures
                `dev/bench/probe.py` in as many fresh processes;
   warm         per-call latency over the socket minus the emulator's own
                service time (median, p99 over --calls calls; the floor makes
-               no upstream call, so its overhead is its whole latency);
+               no upstream call, so its overhead is its whole latency), and the
+               CPU time of the function's process per call over the same calls;
   memory       peak RSS (VmHWM) after 1,000 calls, RSS growth call 100 → 1,000;
   size         bytes installed for the function's dependencies, byte-code included;
   modules      modules loaded once the first request is answered;
@@ -333,15 +334,27 @@ def warm(subjects: list[Subject], stack: Stack, sites: dict[str, Path], emulator
         for subject, runner in zip(subjects, runners, strict=True):
             for _ in range(50):
                 call(subject, runner, counted=False)
+        # CPU time is what load does not stretch: a container uses none while the others take their turn.
+        cpu_before = {s.name: (cpu_s(r.pid or 0), made[s.name]) for s, r in zip(subjects, runners, strict=True)}
         while any(len(o) < calls for o in overheads.values()):
             for subject, runner in zip(subjects, runners, strict=True):
                 call(subject, runner, counted=False)
                 for _ in range(BLOCK):
                     call(subject, runner, counted=True)
             emulator.calls.clear()
+        for subject, runner in zip(subjects, runners, strict=True):
+            used, before = cpu_s(runner.pid or 0) - cpu_before[subject.name][0], cpu_before[subject.name][1]
+            subject.figures["warm_cpu_ms"] = used * 1000 / (made[subject.name] - before)
     for subject in subjects:
         subject.figures["warm_median_ms"] = statistics.median(overheads[subject.name])
         subject.figures["warm_p99_ms"] = percentile(overheads[subject.name], 0.99)
+
+
+def cpu_s(pid: int) -> float:
+    """User and system CPU seconds the process has used so far (all its threads; /proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def eager(subject: Subject, stack: Stack, dependencies: Path, emulator: Emulator, runs: int) -> None:
@@ -364,6 +377,7 @@ ROWS: list[tuple[str, str, str]] = [
     ("first_request_ms", "  first request (probe)", ".1f"),
     ("warm_median_ms", "warm overhead per call (ms, median)", ".2f"),
     ("warm_p99_ms", "warm overhead per call (ms, p99)", ".2f"),
+    ("warm_cpu_ms", "  CPU per call, function's process (ms)", ".2f"),
     ("peak_rss_mb", "peak RSS after 1,000 calls (MB)", ".1f"),
     ("rss_growth_mb", "RSS growth, call 100 → 1,000 (MB)", ".2f"),
     ("size_mb", "installed dependencies (MB)", ".0f"),
