@@ -104,8 +104,8 @@ def _resource_principal_auth(library: type[httpx.Auth]) -> httpx.Auth:
     Everything but the signature is the library's: its signer (oci's resource-principal
     signer, which loads the key and token), its refresh every `refresh_interval` and after
     a 401, and its retry of that request. Its `_sign_request` copies each httpx request into
-    a `requests` request, prepares it and has oci's signer sign that: about 0.3 ms a call
-    beyond the RSA signature itself (`python -m dev.bench.signing`). Here the same headers
+    a `requests` request, prepares it and has oci's signer sign that, a cost beside the RSA
+    signature itself on every call (`python -m dev.bench.signing` prices it). Here the same headers
     are computed from the httpx request directly and signed with the same key, the same way
     (oci/signer.py `inject_missing_headers` and `do_request_sign`, oci's vendored httpsig_cffi
     `HeaderSigner`): the Authorization header is byte for byte the library's, which

@@ -104,7 +104,7 @@ def test_every_route_workload_runs_on_every_subject(make_stack, emulator: Emulat
 
 
 def test_split_reads_each_part_of_a_warm_call_from_the_log_lines(make_stack, emulator: Emulator) -> None:
-    """dev/bench/split.py (the profile behind docs/performance.md's warm split) still finds the function's
+    """dev/bench/split.py (the profile behind the warm splits in dev/bench/results.md) still finds the function's
     invocation log lines (`latency_ms`, `upstream_ms`) for every route and runs the floor beside it."""
     stack = make_stack(containers=0, gateway=False, config={"GENAI_LOG_LEVEL": "WARNING"})
 
