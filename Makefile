@@ -41,7 +41,7 @@ check: lint ## the fast inner loop: lint, then the unit, authorizer and tripwire
 test: lint terraform-check ## lint, the whole test suite with coverage of genai_fn/ and usage_metrics/, the Terraform checks
 	$(PY) -m pytest --cov=genai_fn --cov=usage_metrics --cov-report=term-missing:skip-covered --cov-fail-under=$(COV_FLOOR) $(PYTEST_ARGS)
 
-bench: $(STAMP) ## the function against the naive baseline and the platform's floor: cold start, per-call overhead, memory, size
+bench: $(STAMP) ## the function against the naive baseline, the platform's floor and a signing proxy's floor: cold start, per-call overhead, memory, size
 	$(PY) -m dev.bench $(ARGS)
 
 soak: $(STAMP) ## 10,000-call soak and 10,000-example fuzzers, with their figures

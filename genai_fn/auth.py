@@ -84,7 +84,7 @@ def build_auth(
         _check_resource_principal(environ)
     try:
         if mode == "resource_principal":
-            return oci_genai_auth.OciResourcePrincipalAuth()
+            return _resource_principal_auth(oci_genai_auth.OciResourcePrincipalAuth)
         if mode == "session":
             return oci_genai_auth.OciSessionAuth(config_file=os.path.expanduser(config_file), profile_name=profile)
         if mode == "user_principal":
@@ -96,6 +96,80 @@ def build_auth(
     except Exception as exc:  # every library failure becomes one clear message
         raise CredentialsError(f"OCI_AUTH={mode}: could not load credentials: {_describe(exc)}") from exc
     raise CredentialsError(f"OCI_AUTH={mode} is not a known mode")
+
+
+def _resource_principal_auth(library: type[httpx.Auth]) -> httpx.Auth:
+    """oci-genai-auth's `OciResourcePrincipalAuth` (`library`), making the signature from the key its signer holds.
+
+    Everything but the signature is the library's: its signer (oci's resource-principal
+    signer, which loads the key and token), its refresh every `refresh_interval` and after
+    a 401, and its retry of that request. Its `_sign_request` copies each httpx request into
+    a `requests` request, prepares it and has oci's signer sign that, a cost beside the RSA
+    signature itself on every call (`python -m dev.bench.signing` prices it). Here the same headers
+    are computed from the httpx request directly and signed with the same key, the same way
+    (oci/signer.py `inject_missing_headers` and `do_request_sign`, oci's vendored httpsig_cffi
+    `HeaderSigner`): the Authorization header is byte for byte the library's, which
+    tests/unit/test_auth.py checks on every kind of request the function sends. A signer
+    without the attributes used here (`api_key`, `private_key`), or a request this path does
+    not cover (a `key` query parameter, which the library strips), is left to the library.
+    """
+    import base64
+    import hashlib
+    from email.utils import formatdate
+    from urllib.parse import urlsplit
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from requests.utils import requote_uri
+
+    # oci/signer.py `Signer.__init__`: what every request signs, and what a request with a body adds.
+    generic = ("date", "(request-target)", "host")
+    body_headers = ("content-length", "content-type", "x-content-sha256")
+
+    class ResourcePrincipalAuth(library):  # type: ignore[misc,valid-type]  # the library ships no types
+        def _sign_request(self, request: httpx.Request, content: bytes, signer: object) -> None:
+            key, key_id = getattr(signer, "private_key", None), getattr(signer, "api_key", None)
+            if (
+                not isinstance(key, rsa.RSAPrivateKey)
+                or not isinstance(key_id, str)
+                or any(name.lower() == "key" for name in request.url.params)
+            ):
+                super()._sign_request(request, content, signer)
+                return
+            headers = request.headers
+            for name in ("Authorization", "X-Api-Key", "x-goog-api-key"):
+                headers.pop(name, None)
+            method = request.method.upper()
+            with_body = method in ("PUT", "POST", "PATCH")
+            # What `requests` adds when it prepares the copy: a length for any body, and 0 for none
+            # on a method other than GET and HEAD.
+            if content:
+                headers["content-length"] = str(len(content))
+            elif method not in ("GET", "HEAD"):
+                headers.setdefault("content-length", "0")
+            headers.setdefault("date", formatdate(usegmt=True))
+            headers.setdefault("content-type", "application/json")
+            if with_body:
+                headers["x-content-sha256"] = base64.b64encode(hashlib.sha256(content).digest()).decode()
+            # The path and query as `requests` would send them; the host as oci reads it from the URL.
+            target = f"{method.lower()} {requote_uri(request.url.raw_path.decode('ascii'))}"
+            host = urlsplit(str(request.url)).netloc
+            names = generic + body_headers if with_body else generic
+            lines = [
+                f"(request-target): {target}"
+                if name == "(request-target)"
+                else f"host: {host}"
+                if name == "host"
+                else f"{name}: {headers[name]}"
+                for name in names
+            ]
+            signature = key.sign("\n".join(lines).encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+            headers["authorization"] = (
+                f'Signature algorithm="rsa-sha256",headers="{" ".join(names)}",keyId="{key_id}",'
+                f'signature="{base64.b64encode(signature).decode("ascii")}",version="1"'
+            )
+
+    return ResourcePrincipalAuth()
 
 
 def _check_resource_principal(environ: Mapping[str, str]) -> None:

@@ -5,6 +5,10 @@ built the way their images are (`dev/image_site.py`), against the same local
 Responses emulator with the same emulated resource principal: no network.
 The floor (floor/func.py) is an fdk handler that imports nothing but fdk and
 returns a fixed small answer: what the platform costs before any function code.
+The proxy floor (proxy_floor/func.py) is the least a signing proxy can do: it
+signs the same request with the same key (`cryptography` directly) and sends it
+on one kept-alive `http.client` connection to the same emulator. A function that
+signs and forwards can come near the proxy floor; none can come near the floor.
 
 For each function it measures
   cold start   fresh process → socket ready → first answer, minus the emulator's
@@ -13,7 +17,8 @@ For each function it measures
                `dev/bench/probe.py` in as many fresh processes;
   warm         per-call latency over the socket minus the emulator's own
                service time (median, p99 over --calls calls; the floor makes
-               no upstream call, so its overhead is its whole latency);
+               no upstream call, so its overhead is its whole latency), and the
+               CPU time of the function's process per call over the same calls;
   memory       peak RSS (VmHWM) after 1,000 calls, RSS growth call 100 → 1,000;
   size         bytes installed for the function's dependencies, byte-code included;
   modules      modules loaded once the first request is answered;
@@ -24,8 +29,9 @@ For each function it measures
 and, for the project only, the first call of an eagerly started container
 (GENAI_EAGER_START=true), and the cost of a token limit (dev/bench/limits.py:
 warm overhead and first call with a limit on, beside the same with none).
-The floor has no size rows (its answer is fixed and small) and no installed size of its own. It prints a table, with the
-project's ratios to the naive function and to the floor, and writes JSON.
+The floor has no size rows (its answer is fixed and small); neither floor has an installed
+size of its own (both run on the project's folder). It prints a table, with the project's
+ratios to the naive function, to the floor and to the proxy floor, and writes JSON.
 
 The naive baseline (naive/func.py) serves only POST …/responses with a model
 and an input: it is measured as it always was, on that route and on the
@@ -67,6 +73,7 @@ BODY = json.dumps({"model": MODEL, "input": PROMPT}).encode()
 HEADERS = {"content-type": "application/json"}
 NAIVE_ROUTES = ROOT / "dev" / "bench" / "naive" / "routes.py"
 FLOOR = ROOT / "dev" / "bench" / "floor" / "func.py"
+PROXY_FLOOR = ROOT / "dev" / "bench" / "proxy_floor" / "func.py"
 #: The conversation id the floor's round uses: the floor's answer to the create carries none.
 FLOOR_CONVERSATION = "conv_floor"
 MiB = 2**20
@@ -85,6 +92,8 @@ class Subject:
     entrypoint: list[str] | None
     #: Whether its calls reach the upstream (the floor's do not: its answer is fixed).
     upstream: bool = True
+    #: Whether its dependency folder is its own (the floors run on the project's).
+    own_folder: bool = True
     figures: dict[str, float] = field(default_factory=dict)
 
 
@@ -92,7 +101,9 @@ SUBJECTS = [
     Subject("project", ROOT / "func.py", trimmed=True, entrypoint=["-m", "genai_fn.boot"]),
     Subject("naive", ROOT / "dev" / "bench" / "naive" / "func.py", trimmed=False, entrypoint=None),
     # fdk's own `fdk` command, on the project's trimmed folder (it imports only fdk from it).
-    Subject("floor", FLOOR, trimmed=True, entrypoint=None, upstream=False),
+    Subject("floor", FLOOR, trimmed=True, entrypoint=None, upstream=False, own_folder=False),
+    # Also fdk's own command on the project's folder: it imports fdk and cryptography from it.
+    Subject("proxy", PROXY_FLOOR, trimmed=True, entrypoint=None, own_folder=False),
 ]
 
 
@@ -211,7 +222,7 @@ def routes(subjects: list[Subject], stack: Stack, sites: dict[str, Path], emulat
     """Warm overhead of each route in `ROUTES`: latency minus the emulator's service time, median.
 
     One warm container per subject, side by side, measured in alternating blocks of
-    `BLOCK` back-to-back calls (each route in turn, project, naive, floor): a change in the
+    `BLOCK` back-to-back calls (each route in turn, project, naive, floor, proxy): a change in the
     machine's load weighs on every cell alike, and every measured call follows another
     call at once, as in the Responses rows. A block's first call, after the other
     container's turn, only warms it up again and is not counted.
@@ -323,15 +334,27 @@ def warm(subjects: list[Subject], stack: Stack, sites: dict[str, Path], emulator
         for subject, runner in zip(subjects, runners, strict=True):
             for _ in range(50):
                 call(subject, runner, counted=False)
+        # CPU time is what load does not stretch: a container uses none while the others take their turn.
+        cpu_before = {s.name: (cpu_s(r.pid or 0), made[s.name]) for s, r in zip(subjects, runners, strict=True)}
         while any(len(o) < calls for o in overheads.values()):
             for subject, runner in zip(subjects, runners, strict=True):
                 call(subject, runner, counted=False)
                 for _ in range(BLOCK):
                     call(subject, runner, counted=True)
             emulator.calls.clear()
+        for subject, runner in zip(subjects, runners, strict=True):
+            used, before = cpu_s(runner.pid or 0) - cpu_before[subject.name][0], cpu_before[subject.name][1]
+            subject.figures["warm_cpu_ms"] = used * 1000 / (made[subject.name] - before)
     for subject in subjects:
         subject.figures["warm_median_ms"] = statistics.median(overheads[subject.name])
         subject.figures["warm_p99_ms"] = percentile(overheads[subject.name], 0.99)
+
+
+def cpu_s(pid: int) -> float:
+    """User and system CPU seconds the process has used so far (all its threads; /proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def eager(subject: Subject, stack: Stack, dependencies: Path, emulator: Emulator, runs: int) -> None:
@@ -354,6 +377,7 @@ ROWS: list[tuple[str, str, str]] = [
     ("first_request_ms", "  first request (probe)", ".1f"),
     ("warm_median_ms", "warm overhead per call (ms, median)", ".2f"),
     ("warm_p99_ms", "warm overhead per call (ms, p99)", ".2f"),
+    ("warm_cpu_ms", "  CPU per call, function's process (ms)", ".2f"),
     ("peak_rss_mb", "peak RSS after 1,000 calls (MB)", ".1f"),
     ("rss_growth_mb", "RSS growth, call 100 → 1,000 (MB)", ".2f"),
     ("size_mb", "installed dependencies (MB)", ".0f"),
@@ -375,19 +399,23 @@ def ratio(ours: float | None, theirs: float | None) -> str:
     return f"{ours / theirs:.3f}" if ours is not None and theirs else "-"
 
 
-def table(project: dict[str, float], naive: dict[str, float], floor: dict[str, float]) -> str:
+def table(project: dict[str, float], naive: dict[str, float], floor: dict[str, float], proxy: dict[str, float]) -> str:
     width = 42
-    lines = [f"{'':{width}} {'project':>9} {'naive':>9} {'floor':>9} {'project/naive':>14} {'project/floor':>14}"]
+    lines = [
+        f"{'':{width}} {'project':>9} {'naive':>9} {'floor':>9} {'proxy':>9}"
+        f" {'project/naive':>14} {'project/floor':>14} {'project/proxy':>14}"
+    ]
     for key, label, fmt in ROWS:
-        values = project.get(key), naive.get(key), floor.get(key)
+        values = project.get(key), naive.get(key), floor.get(key), proxy.get(key)
         cells = [format(v, fmt) if v is not None else "-" for v in values]
         lines.append(
-            f"{label:{width}} {cells[0]:>9} {cells[1]:>9} {cells[2]:>9}"
-            f" {ratio(values[0], values[1]):>14} {ratio(values[0], values[2]):>14}"
+            f"{label:{width}} {cells[0]:>9} {cells[1]:>9} {cells[2]:>9} {cells[3]:>9}"
+            f" {ratio(values[0], values[1]):>14} {ratio(values[0], values[2]):>14} {ratio(values[0], values[3]):>14}"
         )
     lines.append("† naive column: dev/bench/naive/routes.py, the naive pattern on a route naive/func.py lacks")
     lines.append("‡ minus the emulator's own time on the first call (floor: no upstream call)")
     lines.append("floor: dev/bench/floor/func.py, fdk and a fixed answer, no upstream call (docs/performance.md)")
+    lines.append("proxy: dev/bench/proxy_floor/func.py, fdk, signing with cryptography, one kept-alive http.client")
     return "\n".join(lines)
 
 
@@ -432,10 +460,11 @@ def main(argv: list[str] | None = None) -> int:
         phase = time.monotonic()
         warm(SUBJECTS, stack, sites, stack.emulator, args.calls)
         print(f"bench: warm calls measured in {time.monotonic() - phase:.0f} s", flush=True)
-        # The floor has no size rows, and no folder of its own: it imports only fdk from the project's.
+        # The floor has no size rows; neither floor has a folder of its own: both run on the project's.
         for subject in (s for s in SUBJECTS if s.upstream):
             dependencies = sites[subject.name]
-            subject.figures["size_mb"] = site.size_bytes(dependencies) / 2**20
+            if subject.own_folder:
+                subject.figures["size_mb"] = site.size_bytes(dependencies) / 2**20
             phase = time.monotonic()
             sizes(subject, stack, dependencies, stack.emulator, args.size_calls)
             if subject.name == "project":
@@ -448,9 +477,9 @@ def main(argv: list[str] | None = None) -> int:
         routes(SUBJECTS, stack, sites, stack.emulator, args.route_calls)
         print(f"bench: routes measured in {time.monotonic() - phase:.0f} s", flush=True)
 
-    project, naive, floor = (s.figures for s in SUBJECTS)
+    project, naive, floor, proxy = (s.figures for s in SUBJECTS)
     print()
-    print(table(project, naive, floor))
+    print(table(project, naive, floor, proxy))
     RESULTS.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {
         "machine": machine(),
@@ -462,8 +491,10 @@ def main(argv: list[str] | None = None) -> int:
         "project": project,
         "naive": naive,
         "floor": floor,
+        "proxy": proxy,
         "ratio": {k: project[k] / naive[k] for k in project if naive.get(k)},
         "ratio_to_floor": {k: project[k] / floor[k] for k in project if floor.get(k)},
+        "ratio_to_proxy": {k: project[k] / proxy[k] for k in project if proxy.get(k)},
     }
     out = RESULTS / "latest.json"
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -1,11 +1,12 @@
 """Run in a fresh `python -S` process: time a function's start-up, phase by phase.
 
-    python -S dev/bench/probe.py <project|naive|floor> <func.py>
+    python -S dev/bench/probe.py <project|naive|floor|proxy> <func.py>
 
 Prints one JSON line: milliseconds spent importing (fdk, then the function
 and every module its client needs), building the client, and making the first
 request, plus the number of modules loaded after that request. The floor
-(floor/func.py) has no client and makes no request: imports and modules only. The fdk
+(floor/func.py) has no client and makes no request: imports and modules only. The proxy
+floor's (proxy_floor/func.py) client is its key, token and connection. The fdk
 process itself cannot be instrumented without changing what is measured, so
 the benchmark takes the split from this probe and the totals from fdk.
 """
@@ -49,6 +50,11 @@ if kind == "project":
         "POST", "/responses", retry.Rule.UNSENT_ONLY, content=json.dumps(body).encode(), content_type="application/json"
     )
     upstream.send(out, Budget.from_fn_deadline("", 1.0), CallRecord())
+elif kind == "proxy":
+    proxy = func.proxy()
+    t_build = time.perf_counter()
+    status, _, _ = proxy.send("POST", "/responses", json.dumps(body).encode(), "application/json")
+    assert status == 200, status
 else:
     client = func.build_client()
     t_build = time.perf_counter()

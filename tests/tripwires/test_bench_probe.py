@@ -5,7 +5,9 @@ The probe reaches into the project's internals (`func.service`, `genai_fn.upstre
 `genai_fn.deadline.Budget`, `genai_fn.logs.CallRecord`, `genai_fn.sdk_import.import_signer`) and into
 the naive baseline's `dev/bench/naive/func.py`'s `build_client`; a refactor or an upgrade that moves any of them
 would otherwise only show up as a crash in `make bench`. The floor (floor/func.py,
-fdk and a fixed answer) is run the same way, and must not reach the upstream. It is run here as
+fdk and a fixed answer) is run the same way, and must not reach the upstream. The proxy floor
+(proxy_floor/func.py, its own signature and one `http.client` connection) must reach it, signed
+as the SDK signs: the emulator checks every signature, so a proxy floor measuring 401s fails here. It is run here as
 `make bench` runs it (dev/bench/__main__.py, `cold`): `python -S` in a fresh process, on the dependency folder
 the image would hold, against the emulated service, signed by the emulated
 resource principal.
@@ -18,14 +20,18 @@ import math
 import os
 import subprocess
 import sys
+from email.utils import formatdate
 from pathlib import Path
 
+import httpx
 import pytest
 
 from dev import image_site as site
 from dev.bench.__main__ import ROUTES, SIZES, SUBJECTS, container, func_for, timed
 from dev.bench.floor.func import ANSWER as FLOOR_ANSWER
+from dev.bench.proxy_floor.func import Proxy
 from dev.bench.split import split
+from dev.local.credentials import new_rsa_key
 from dev.local.emulator import Emulator
 
 pytestmark = pytest.mark.integration
@@ -98,7 +104,7 @@ def test_every_route_workload_runs_on_every_subject(make_stack, emulator: Emulat
 
 
 def test_split_reads_each_part_of_a_warm_call_from_the_log_lines(make_stack, emulator: Emulator) -> None:
-    """dev/bench/split.py (the profile behind docs/performance.md's warm split) still finds the function's
+    """dev/bench/split.py (the profile behind the warm splits in dev/bench/results.md) still finds the function's
     invocation log lines (`latency_ms`, `upstream_ms`) for every route and runs the floor beside it."""
     stack = make_stack(containers=0, gateway=False, config={"GENAI_LOG_LEVEL": "WARNING"})
 
@@ -110,3 +116,43 @@ def test_split_reads_each_part_of_a_warm_call_from_the_log_lines(make_stack, emu
         # Every part is a median of real readings: fdk's, the upstream attempt's and the floor's take time.
         assert all(math.isfinite(v) for v in parts.values()), (key, parts)
         assert parts["fdk"] > 0 and parts["attempt"] > 0 and parts["floor"] > 0, (key, parts)
+
+
+def test_proxy_floor_signs_as_the_sdk_signs_and_the_emulator_accepts_it(
+    function_env: dict[str, str], emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proxy floor's signature (`cryptography` directly) is byte for byte the one oci-genai-auth's
+    `OciResourcePrincipalAuth` makes for the same request and date, the emulator accepts it, and the
+    emulator refuses the same request signed with another key: its 200s are not unchecked."""
+    for name, value in function_env.items():
+        monkeypatch.setenv(name, value)
+    from oci_genai_auth import OciResourcePrincipalAuth
+
+    proxy = Proxy()
+    body = json.dumps({"model": "openai.gpt-oss-120b", "input": "Hello"}).encode()
+    date = formatdate(usegmt=True)
+    ours = proxy.headers("POST", f"{proxy.prefix}/responses", body, "application/json", date)
+    request = httpx.Request(
+        "POST",
+        f"{function_env['GENAI_BASE_URL']}/responses",
+        content=body,
+        headers={"content-type": "application/json", "date": date},
+    )
+    flow = OciResourcePrincipalAuth().sync_auth_flow(request)
+    sdk = next(flow)
+    flow.close()
+    assert 'keyId="ST$' in ours["authorization"] and ours["authorization"].startswith("Signature "), ours[
+        "authorization"
+    ][:60]
+    for name in ("authorization", "x-content-sha256", "content-length", "host", "date"):
+        assert ours[name] == sdk.headers[name], name
+
+    before = len(emulator.calls)
+    status, content_type, answer = proxy.send("POST", "/responses", body, "application/json")
+    (call,) = emulator.calls[before:]
+    assert (status, call.status) == (200, 200), answer[:300]
+    assert call.jti and content_type.startswith("application/json") and json.loads(answer)["object"] == "response"
+
+    proxy.key = new_rsa_key()
+    status, _, answer = proxy.send("POST", "/responses", body, "application/json")
+    assert status == 401 and b"signature does not verify" in answer, answer[:300]

@@ -1,6 +1,9 @@
 """Auth-mode selection and the errors that say what is missing. No network is touched:
 instance principal is only ever resolved, never built (building it calls the metadata service)."""
 
+import email.utils
+
+import httpx
 import oci_genai_auth
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -124,3 +127,67 @@ def test_unknown_profile_is_named(api_key_profile):
     with pytest.raises(CredentialsError) as caught:
         build_auth("user_principal", {}, str(api_key_profile), "WORK")
     assert "OCI_AUTH=user_principal" in str(caught.value) and "WORK" in str(caught.value)
+
+
+def _sign(auth, method, url, content, date):
+    """The headers `auth` sends for this request at `date` (its first signing, before any answer)."""
+    headers = {"date": date, "OpenAI-Project": "ocid1.generativeaiproject.oc1..p"}
+    if content is not None:
+        headers["content-type"] = "application/json"
+    flow = auth.sync_auth_flow(httpx.Request(method, url, content=content, headers=headers))
+    signed = next(flow)
+    flow.close()
+    return signed
+
+
+REQUESTS = [  # every kind of request the function sends: with a body, without, with a query to encode
+    ("POST", "/responses", b'{"model": "m", "input": "hi"}'),
+    ("POST", "/conversations", b""),
+    ("GET", "/responses/resp_1/input_items?after=item 1&limit=20&order=desc", None),
+    ("GET", "/files?purpose=assistants&after=file-%C3%A9", None),
+    ("DELETE", "/conversations/conv_1", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "content"), REQUESTS)
+def test_resource_principal_signs_byte_for_byte_as_the_library_does(
+    principal, emulator, monkeypatch, method, path, content
+):
+    """The function's resource-principal auth makes its signature from the key the library's signer holds,
+    without the library's `requests` copy: every header it sends equals what oci-genai-auth's own
+    `OciResourcePrincipalAuth` sends for the same request and date, the signature included."""
+    for name, value in principal.environ().items():
+        monkeypatch.setenv(name, value)
+    ours = build_auth("resource_principal", principal.environ(), "~/.oci/config", "DEFAULT")
+    library = oci_genai_auth.OciResourcePrincipalAuth()
+    assert type(ours) is not oci_genai_auth.OciResourcePrincipalAuth  # the narrow path is the one tested
+    date = email.utils.formatdate(usegmt=True)
+
+    mine, theirs = (_sign(a, method, emulator.base_url + path, content, date) for a in (ours, library))
+
+    assert mine.headers["authorization"].startswith("Signature ")
+    assert dict(mine.headers) == dict(theirs.headers)
+    assert mine.url == theirs.url and mine.content == theirs.content
+
+
+@pytest.mark.parametrize(("method", "path", "content"), REQUESTS[:3])
+def test_resource_principal_signature_is_accepted_and_a_wrong_key_is_not(
+    principal, emulator, monkeypatch, method, path, content
+):
+    """Over a real socket to the emulator, which checks every signature as OCI's front door does."""
+    for name, value in principal.environ().items():
+        monkeypatch.setenv(name, value)
+    auth = build_auth("resource_principal", principal.environ(), "~/.oci/config", "DEFAULT")
+    with httpx.Client() as client:
+        answer = client.send(
+            _sign(auth, method, emulator.base_url + path, content, email.utils.formatdate(usegmt=True))
+        )
+        assert answer.status_code != 401, answer.text
+        assert emulator.calls[-1].jti
+
+        assert isinstance(auth, oci_genai_auth.OciResourcePrincipalAuth)
+        auth.signer.private_key = new_rsa_key()  # what the signer holds is what signs
+        answer = client.send(
+            _sign(auth, method, emulator.base_url + path, content, email.utils.formatdate(usegmt=True))
+        )
+        assert answer.status_code == 401 and "signature does not verify" in emulator.calls[-1].reason
