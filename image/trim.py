@@ -6,7 +6,7 @@ is measured and tested is what ships:
 
     python3 image/trim.py /python
 
-What goes (measured in docs/performance.md):
+What goes (sizes measured in dev/bench/results.md):
 
 - the `oci` service packages the function does not import (about 190 of the
   200 under `oci/`, ~480 MB): the SDK loads services lazily, on attribute
