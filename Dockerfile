@@ -1,7 +1,7 @@
 # The function's image: what `fn deploy` builds for `runtime: python3.11`
 # (fnproject/python build and run images, dependencies in /python, code in
-# /function, PYTHONPATH=/function:/python), plus three steps, each measured in
-# docs/performance.md:
+# /function, PYTHONPATH=/function:/python), plus three steps (their effect on
+# size and cold start: docs/performance.md, dev/bench/results.md):
 #   1. dependencies installed from the hash-pinned lock (--require-hashes);
 #   2. image/trim.py removes what the function never loads (~460 MB);
 #   3. the function's own code is compiled to byte-code now, because the
