@@ -3,6 +3,7 @@
 python -m dev.examples                  # all of them, on the stack `make run` starts (image's dependencies)
 python -m dev.examples agents_sdk       # one of them
 python -m dev.examples --venv           # the function on .venv's packages instead (faster the first time)
+python -m dev.examples --build-only     # build (or reuse) the examples' environments, run nothing (make test, early)
 
 An example is a folder of examples/ with a main.py and a pinned requirements.txt.
 Its dependencies go into .venv-examples-<name>, built once per requirements.txt
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="examples to run (default: all of examples/)")
     parser.add_argument("--model", default=MODEL, help="GENAI_MODEL for the examples")
     parser.add_argument("--venv", action="store_true", help="run the function on .venv's packages, not the image's")
+    parser.add_argument("--build-only", action="store_true", help="build (or reuse) the environments, run nothing")
     args = parser.parse_args(argv)
 
     every = {e.name: e for e in examples()}
@@ -128,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
             f"Environment .venv-examples-{example.name} (pip install -r {example.requirements.relative_to(ROOT)}; once)"
         )
         ensure_venv(example)
+    if args.build_only:
+        return 0
     failed: list[str] = []
     with Stack(port=0, image=not args.venv) as stack:
         env = client_env(stack.base_url + "/v1", stack.api_keys.key, args.model)
