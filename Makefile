@@ -37,6 +37,7 @@ run: $(STAMP) ## the function locally: fdk, emulated OCI, a local gateway (ARGS=
 	$(PY) -m dev.local $(ARGS)
 
 lint: $(STAMP) ## ruff check, ruff format --check and mypy
+	$(call part_start)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
@@ -62,11 +63,13 @@ test-suite: $(STAMP) ## the whole suite with coverage, across pytest workers (PY
 
 # The tests that use them wait for a build under way (a lock each) and run last (tests/conftest.py).
 test-envs: $(STAMP) ## build (or reuse) what the suite installs: each example's venv, the image's dependency folders
-	$(PY) -m dev.image_site
-	$(PY) -m dev.examples --build-only
+	$(call part_start)
+	$(PY) -m dev.image_site & site=$$!; $(PY) -m dev.examples --build-only; built=$$?; wait $$site && exit $$built
 	$(call part_done,$@)
 
-# Under `make test`: a part's name ($(1)) and the second it ended, after the run's start.
+# Under `make test`: a new line where a part's output starts (the suite's progress line may be half written), and
+# a part's name ($(1)) with the second it ended, after the run's start.
+part_start = $(if $(TEST_T0),@echo)
 part_done = $(if $(TEST_T0),@echo "$(1) $$(( $$(date +%s) - $(TEST_T0) ))" >> $(TEST_TIMES))
 
 bench: $(STAMP) ## the function against the naive baseline and the platform's floor: cold start, per-call overhead, memory, size

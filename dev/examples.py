@@ -21,6 +21,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"Environment .venv-examples-{example.name} (pip install -r {example.requirements.relative_to(ROOT)}; once)"
         )
-        ensure_venv(example)
+    # Side by side: an install mostly waits on downloads, and each environment has its own lock.
+    with ThreadPoolExecutor(len(chosen)) as pool:
+        list(pool.map(ensure_venv, chosen))
     if args.build_only:
         return 0
     failed: list[str] = []

@@ -29,6 +29,7 @@ terraform-fmt: ## terraform fmt -check (skipped, visibly, where terraform is not
 
 # --skip-download: no network for Prisma Cloud guidelines; results are the same checks.
 checkov: $(CHECKOV_STAMP) ## checkov's static policy checks of terraform/
+	$(call part_start)
 	$(CHECKOV_VENV)/bin/checkov -d $(TF_DIR) --framework terraform --compact --quiet --skip-download
 	$(call part_done,$@)
 
@@ -36,6 +37,7 @@ checkov: $(CHECKOV_STAMP) ## checkov's static policy checks of terraform/
 # provider, plan and apply runs). Provider from ../shared's offline mirror when it
 # is there, else the registry; one visible line when neither works.
 terraform-run: $(STAMP) ## terraform init + validate + test on terraform/ and on the stack zip (real provider, mocked API)
+	$(call part_start)
 	$(PY) -m dev.terraform_checks
 	$(call part_done,$@)
 
