@@ -83,7 +83,10 @@ def ensure_venv(example: Example) -> Path:
             return example.python
         stamp.unlink(missing_ok=True)
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(example.venv)], check=True)
+        # --no-compile: an example imports a small part of what it installs (DSPy's environment is hundreds of MB);
+        # Python compiles what it imports when it imports it, instead of pip compiling every file up front.
         pip = [str(example.python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--require-hashes"]
+        pip.append("--no-compile")
         installed = subprocess.run([*pip, "-r", str(example.requirements)], capture_output=True, text=True)
         if installed.returncode != 0:
             raise RuntimeError(f"pip install -r {example.requirements} failed:\n{installed.stdout}{installed.stderr}")
