@@ -3,6 +3,7 @@
 python -m dev.examples                  # all of them, on the stack `make run` starts (image's dependencies)
 python -m dev.examples agents_sdk       # one of them
 python -m dev.examples --venv           # the function on .venv's packages instead (faster the first time)
+python -m dev.examples --build-only     # build (or reuse) the examples' environments, run nothing (make test, early)
 
 An example is a folder of examples/ with a main.py and a pinned requirements.txt.
 Its dependencies go into .venv-examples-<name>, built once per requirements.txt
@@ -20,6 +21,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +83,10 @@ def ensure_venv(example: Example) -> Path:
             return example.python
         stamp.unlink(missing_ok=True)
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(example.venv)], check=True)
+        # --no-compile: an example imports a small part of what it installs (DSPy's environment is hundreds of MB);
+        # Python compiles what it imports when it imports it, instead of pip compiling every file up front.
         pip = [str(example.python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--require-hashes"]
+        pip.append("--no-compile")
         installed = subprocess.run([*pip, "-r", str(example.requirements)], capture_output=True, text=True)
         if installed.returncode != 0:
             raise RuntimeError(f"pip install -r {example.requirements} failed:\n{installed.stdout}{installed.stderr}")
@@ -115,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="examples to run (default: all of examples/)")
     parser.add_argument("--model", default=MODEL, help="GENAI_MODEL for the examples")
     parser.add_argument("--venv", action="store_true", help="run the function on .venv's packages, not the image's")
+    parser.add_argument("--build-only", action="store_true", help="build (or reuse) the environments, run nothing")
     args = parser.parse_args(argv)
 
     every = {e.name: e for e in examples()}
@@ -127,7 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"Environment .venv-examples-{example.name} (pip install -r {example.requirements.relative_to(ROOT)}; once)"
         )
-        ensure_venv(example)
+    # Side by side: an install mostly waits on downloads, and each environment has its own lock.
+    with ThreadPoolExecutor(len(chosen)) as pool:
+        list(pool.map(ensure_venv, chosen))
+    if args.build_only:
+        return 0
     failed: list[str] = []
     with Stack(port=0, image=not args.venv) as stack:
         env = client_env(stack.base_url + "/v1", stack.api_keys.key, args.model)

@@ -4,13 +4,19 @@
 install --target` (byte-code compiled, as the read-only container needs) and
 `image/trim.py`, into `.cache/sites/<name>-<hash>/`. The hash covers the
 requirements, the trim script and the Python version, so a change to any of
-them builds a new folder and an unchanged one is reused.
+them builds a new folder and an unchanged one is reused. Processes that ask
+for the same folder at once (pytest's workers, `make test` building it early)
+take a lock: one builds it, the others wait and reuse it.
+
+    python -m dev.image_site    # build (or reuse) the trimmed folder and the full one it is copied from
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -31,10 +37,22 @@ def build(requirements: Path = ROOT / "requirements.txt", *, trimmed: bool = Tru
     target = CACHE / f"{'trimmed' if trimmed else 'full'}-{digest.hexdigest()[:12]}"
     if (target / ".complete").exists():
         return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f".{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / ".complete").exists():
+            _build_into(target, requirements, trimmed=trimmed)
+    return target
+
+
+def _build_into(target: Path, requirements: Path, *, trimmed: bool) -> None:
+    """Build `target` under the lock: in a .partial folder renamed when complete, so no reader sees half of it."""
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     if trimmed:
-        shutil.copytree(build(requirements, trimmed=False), partial, symlinks=True)
+        # Hard links, not copies: the trim only removes files, so the full folder keeps every one of its own, and
+        # the trimmed one costs no second copy of the full folder's bytes.
+        shutil.copytree(build(requirements, trimmed=False), partial, symlinks=True, copy_function=os.link)
         (partial / ".complete").unlink()
         trim.trim(partial)
     else:
@@ -53,7 +71,6 @@ def build(requirements: Path = ROOT / "requirements.txt", *, trimmed: bool = Tru
     for stale in CACHE.glob(f"{kind}-*"):
         if stale != target and (stale / ".complete").exists():
             shutil.rmtree(stale, ignore_errors=True)
-    return target
 
 
 def size_bytes(site: Path) -> int:
@@ -72,3 +89,7 @@ def entrypoint(dockerfile: Path = ROOT / "Dockerfile") -> list[str]:
     if argv[0] != "python3" or argv[-2:] != ["/function/func.py", "handler"]:
         raise ValueError(f"unexpected ENTRYPOINT in {dockerfile}: {argv}")
     return argv[1:-2]
+
+
+if __name__ == "__main__":
+    print(build())

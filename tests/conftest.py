@@ -65,6 +65,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"{item.nodeid}: tests/{folder} has no markers in tests/conftest.py FOLDER_MARKERS")
         for marker in FOLDER_MARKERS[folder]:
             item.add_marker(marker)
+    # Layers in FOLDER_MARKERS' order, so that pytest-xdist's workers reach the ones that wait for what `make test`
+    # builds beside them (the image's dependency folder, the examples' venvs) last. A stable sort: each file's tests
+    # keep their order.
+    order = {folder: i for i, folder in enumerate(FOLDER_MARKERS)}
+    items.sort(key=lambda item: order[item.path.relative_to(tests).parts[0]])
 
 
 @pytest.fixture(scope="session")
