@@ -8,8 +8,10 @@ root: `terraform init -backend=false`, `terraform validate`, and `terraform test
 (terraform/tests/*.tftest.hcl: plan and apply runs against a mocked provider, no
 credentials, no network). Prints how many run blocks passed and how long it took.
 
-`terraform test` runs its files one after another and spends most of its time
-waiting for the provider's plugin processes, not computing: the files are split
+`terraform test` starts the provider afresh for every run block, and the
+provider's start-up (the schema of every OCI resource) is most of what the runs
+cost: each terraform process here is given one provider process, started once,
+that all its run blocks reattach to (`reattached_provider`). The files are split
 across TERRAFORM_TEST_JOBS processes (3 by default), each in its own copy,
 balanced by their run blocks, and the zip's runs go beside them.
 
@@ -29,14 +31,19 @@ provider, one line says so and nothing is claimed; TERRAFORM_CHECKS_REQUIRED=1
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -53,6 +60,12 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gena
 RUN_BLOCK = re.compile(r'^run "', re.M)
 #: What `terraform test` prints last, e.g. "Success! 41 passed, 0 failed." (Terraform 1.6+).
 SUMMARY = re.compile(r"(\d+) passed, (\d+) failed")
+#: Terraform's plugin handshake, which a provider process checks before it serves (hashicorp/terraform,
+#: internal/plugin/serve.go; hashicorp/terraform-plugin-go's cmd/terraform-provider-primes/README.md starts
+#: a provider for TF_REATTACH_PROVIDERS with the same value).
+MAGIC_COOKIE = {"TF_PLUGIN_MAGIC_COOKIE": "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"}
+#: How long a provider process may take to print its handshake line.
+PROVIDER_START_S = 120.0
 #: What init prints when the registry cannot be reached (no network, proxy, DNS).
 UNREACHABLE = ("Failed to query available provider packages", "could not connect", "no such host", "i/o timeout")
 
@@ -125,6 +138,69 @@ def terraform(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Com
     return subprocess.run(["terraform", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)
 
 
+@contextlib.contextmanager
+def reattached_provider(workdir: Path, env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """`env` naming, in TF_REATTACH_PROVIDERS, one oracle/oci provider process started here for every run block.
+
+    The provider `terraform init` installed in `workdir`, started once and reattached to, as Terraform's
+    "Debugging Providers" page describes (https://developer.hashicorp.com/terraform/plugin/debugging):
+    the same binary serves the same schema and validation, started once instead of per run block.
+    `"Test": true` tells Terraform the process is not its own to stop (go-plugin's ReattachConfig.Test);
+    it is stopped here. Where no provider can be started this way, `env` as it was: Terraform starts
+    the provider itself, as usual, only more slowly.
+    """
+    binary = next(
+        iter(sorted((workdir / ".terraform" / "providers").glob("*/oracle/oci/*/*/terraform-provider-oci*"))), None
+    )
+    if binary is None:
+        yield env
+        return
+    proc = subprocess.Popen(
+        [str(binary)],
+        env={**env, **MAGIC_COOKIE, "PLUGIN_PROTOCOL_VERSIONS": "5,6"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    out = proc.stdout
+    assert out is not None
+
+    def drain() -> None:
+        # All it prints is read, so that a full pipe never blocks it; the first line is go-plugin's handshake.
+        for line in out:
+            lines.put(line)
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        try:
+            handshake = lines.get(timeout=PROVIDER_START_S).strip().split("|")
+        except queue.Empty:
+            handshake = []
+        if len(handshake) < 5 or handshake[4] != "grpc":
+            yield env
+            return
+        _, version, network, address, protocol = handshake[:5]
+        reattach = {
+            "registry.terraform.io/oracle/oci": {
+                "Protocol": protocol,
+                "ProtocolVersion": int(version),
+                "Pid": proc.pid,
+                "Test": True,
+                "Addr": {"Network": network, "String": address},
+            }
+        }
+        yield {**env, "TF_REATTACH_PROVIDERS": json.dumps(reattach)}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def check(label: str, workdir: Path, env: dict[str, str], *test_args: str) -> int:
     """init, validate and test in `workdir`; the number of run blocks that passed."""
     init = terraform(["init", "-backend=false", "-input=false", "-no-color"], workdir, env)
@@ -136,11 +212,12 @@ def check(label: str, workdir: Path, env: dict[str, str], *test_args: str) -> in
                 f"(no ../shared mirror, registry unreachable): {_first_error(text)}"
             )
         raise RuntimeError(f"{label}: terraform init failed:\n{text}")
-    validate = terraform(["validate", "-no-color"], workdir, env)
-    if validate.returncode != 0:
-        raise RuntimeError(f"{label}: terraform validate failed:\n{validate.stderr}{validate.stdout}")
-    print(f"{label}: terraform init + validate: ok", flush=True)
-    test = terraform(["test", "-no-color", *test_args], workdir, env)
+    with reattached_provider(workdir, env) as run_env:
+        validate = terraform(["validate", "-no-color"], workdir, run_env)
+        if validate.returncode != 0:
+            raise RuntimeError(f"{label}: terraform validate failed:\n{validate.stderr}{validate.stdout}")
+        print(f"{label}: terraform init + validate: ok", flush=True)
+        test = terraform(["test", "-no-color", *test_args], workdir, run_env)
     summary = SUMMARY.findall(test.stdout)
     if test.returncode != 0 or not summary:
         raise RuntimeError(f"{label}: terraform test failed:\n{test.stdout}{test.stderr}")
