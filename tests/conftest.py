@@ -55,6 +55,18 @@ FOLDER_MARKERS: dict[str, tuple[str, ...]] = {
 }
 #: The function's configuration in every test, under what a test sets itself.
 TEST_CONFIG = {"GENAI_MAX_RETRIES": "2"}
+#: The least configuration `Settings.from_environ` accepts, for tests that read settings in-process.
+MINIMAL_SETTINGS = {
+    "GENAI_PROJECT_OCID": "ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaaexample",
+    "GENAI_REGION": "us-chicago-1",
+}
+#: What a token limit needs besides itself: its store (never reached when only settings are read).
+LIMIT_STORE_SETTINGS = {
+    "GENAI_LIMIT_STORE": "cache.example:6379",
+    "GENAI_LIMIT_STORE_USER": "genai-limits",
+    "GENAI_LIMIT_STORE_USER_ID": "ocid1.ocicacheuser.oc1.us-chicago-1.amaaaaaaexample",
+    "GENAI_LIMIT_STORE_CLUSTER_ID": "ocid1.rediscluster.oc1.us-chicago-1.amaaaaaaexample",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -20,22 +20,14 @@ import pytest
 from genai_fn import bounds
 from genai_fn.families import Family
 from genai_fn.settings import Settings, SettingsError
+from tests.conftest import LIMIT_STORE_SETTINGS, MINIMAL_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGURATION = ROOT / "docs" / "configuration.md"
 CLIENTS = ROOT / "docs" / "clients.md"
-BASE = {
-    "GENAI_PROJECT_OCID": "ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaaexample",
-    "GENAI_REGION": "us-chicago-1",
-}
+BASE = MINIMAL_SETTINGS
 #: What a token limit needs besides itself: the store (never reached: from_environ only reads settings).
-STORE = {
-    "GENAI_LIMIT_STORE": "cache.example:6379",
-    "GENAI_LIMIT_STORE_USER": "genai-limits",
-    "GENAI_LIMIT_STORE_USER_ID": "ocid1.ocicacheuser.oc1.us-chicago-1.amaaaaaaexample",
-    "GENAI_LIMIT_STORE_CLUSTER_ID": "ocid1.rediscluster.oc1.us-chicago-1.amaaaaaaexample",
-    "GENAI_TOKENS_PER_MINUTE": "1000",
-}
+STORE = {**LIMIT_STORE_SETTINGS, "GENAI_TOKENS_PER_MINUTE": "1000"}
 #: Set by OCI Functions in every container, never by a user: not in the settings table.
 PLATFORM = re.compile(r"OCI_RESOURCE_PRINCIPAL_[A-Z_]+|OCI_REGION_METADATA")
 

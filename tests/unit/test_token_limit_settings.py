@@ -15,17 +15,10 @@ from dev.local import clients as local_clients
 from genai_fn import bounds
 from genai_fn.limits import identity, windows
 from genai_fn.settings import Settings, SettingsError
+from tests.conftest import LIMIT_STORE_SETTINGS, MINIMAL_SETTINGS
 
-BASE = {
-    "GENAI_PROJECT_OCID": "ocid1.generativeaiproject.oc1.us-chicago-1.amaaaaaaexample",
-    "GENAI_REGION": "us-chicago-1",
-}
-STORE = {
-    "GENAI_LIMIT_STORE": "cache.example:6379",
-    "GENAI_LIMIT_STORE_USER": "genai-limits",
-    "GENAI_LIMIT_STORE_USER_ID": "ocid1.ocicacheuser.oc1.us-chicago-1.amaaaaaaexample",
-    "GENAI_LIMIT_STORE_CLUSTER_ID": "ocid1.rediscluster.oc1.us-chicago-1.amaaaaaaexample",
-}
+BASE = MINIMAL_SETTINGS
+STORE = LIMIT_STORE_SETTINGS
 
 
 def problems(**env: str) -> dict[str, str]:
