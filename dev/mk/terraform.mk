@@ -35,12 +35,10 @@ checkov: $(CHECKOV_STAMP) ## checkov's static policy checks of terraform/
 
 # terraform/ and the Resource Manager zip: init, validate, terraform test (mocked
 # provider, plan and apply runs). Provider from ../shared's offline mirror when it
-# is there, else the registry; one visible line when neither works. dev/terraform_checks.py and the
-# ops/stack.py it runs use the standard library only, so the machine's Python runs them and `make test`
-# starts them at once, beside the installs, instead of after .venv.
-terraform-run: ## terraform init + validate + test on terraform/ and on the stack zip (real provider, mocked API)
+# is there, else the registry; one visible line when neither works.
+terraform-run: $(STAMP) ## terraform init + validate + test on terraform/ and on the stack zip (real provider, mocked API)
 	$(call part_start)
-	$(PYTHON) -m dev.terraform_checks
+	$(PY) -m dev.terraform_checks
 	$(call part_done,$@)
 
 terraform-test: ## the static Terraform tests and the authorizer tests
