@@ -13,10 +13,6 @@ COV_FLOOR ?= 88
 # (auto: one per core; 0: in this process, serially).
 TEST_JOBS ?= 6
 PYTEST_WORKERS ?= auto
-# `make test`'s critical path is .venv, then the suite; the parts beside it (lint, the Terraform checks and
-# checkov's venv) run at a lower CPU priority, so that they take what the suite leaves (its workers wait on
-# processes and sockets) instead of slowing it down.
-BESIDE ?= nice -n 10
 TEST_TIMES := .cache/make-test/times
 
 .PHONY: help install run check test test-suite test-envs lint bench soak lock audit clean
@@ -42,9 +38,9 @@ run: $(STAMP) ## the function locally: fdk, emulated OCI, a local gateway (ARGS=
 
 lint: $(STAMP) ## ruff check, ruff format --check and mypy
 	$(call part_start)
-	$(BESIDE) $(PY) -m ruff check .
-	$(BESIDE) $(PY) -m ruff format --check .
-	$(BESIDE) $(PY) -m mypy
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	$(call part_done,$@)
 
 check: lint ## the fast inner loop: lint, then the unit, authorizer and tripwire tests (no processes, no Terraform)

@@ -13,7 +13,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 $(CHECKOV_STAMP): $(TF_DIR)/requirements-checks.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(BESIDE) $(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(TF_DIR)/requirements-checks.txt
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(TF_DIR)/requirements-checks.txt
 	touch $@
 	$(call part_done,$(CHECKOV_VENV))
 
@@ -30,7 +30,7 @@ terraform-fmt: ## terraform fmt -check (skipped, visibly, where terraform is not
 # --skip-download: no network for Prisma Cloud guidelines; results are the same checks.
 checkov: $(CHECKOV_STAMP) ## checkov's static policy checks of terraform/
 	$(call part_start)
-	$(BESIDE) $(CHECKOV_VENV)/bin/checkov -d $(TF_DIR) --framework terraform --compact --quiet --skip-download
+	$(CHECKOV_VENV)/bin/checkov -d $(TF_DIR) --framework terraform --compact --quiet --skip-download
 	$(call part_done,$@)
 
 # terraform/ and the Resource Manager zip: init, validate, terraform test (mocked
@@ -38,7 +38,7 @@ checkov: $(CHECKOV_STAMP) ## checkov's static policy checks of terraform/
 # is there, else the registry; one visible line when neither works.
 terraform-run: $(STAMP) ## terraform init + validate + test on terraform/ and on the stack zip (real provider, mocked API)
 	$(call part_start)
-	$(BESIDE) $(PY) -m dev.terraform_checks
+	$(PY) -m dev.terraform_checks
 	$(call part_done,$@)
 
 terraform-test: ## the static Terraform tests and the authorizer tests
